@@ -1,0 +1,1 @@
+"""Offline side of LeiAn: sources -> clean, anonymized case store -> built index directory."""

@@ -1,0 +1,236 @@
+"""The case store: SQLAlchemy tables and engine, SQLite by default and PostgreSQL by URL.
+
+Each case is stored as its full anonymized ``CaseRecord`` (JSON) plus the scalar columns that
+filters, statistics and the quality passes query. Writes are upserts keyed by ``case_id`` so that
+re-ingesting a source is idempotent, and each batch commits as one transaction so that an
+interrupted ingest leaves every case either fully present or absent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from indexing.schema import CaseRecord, Quarantined
+
+metadata = MetaData()
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(32), primary_key=True),
+    Column("source", String(32), nullable=False, index=True),
+    Column("source_id", String(200), nullable=False),
+    Column("case_type", String(16), nullable=False),
+    Column("court", String(200)),
+    Column("court_level", String(16)),
+    Column("province", String(32)),
+    Column("year", Integer, index=True),
+    Column("case_number", String(100), index=True),
+    Column("procedure", String(32)),
+    Column("charges", Text, nullable=False, default=""),  # '|盗窃罪|诈骗罪|' for LIKE filters
+    Column("outcome_type", String(32), index=True),
+    Column("months", Float),
+    Column("content_hash", String(40), index=True),
+    Column("duplicate_of", String(32)),
+    Column("near_duplicate_of", String(32)),
+    Column("overturned", Boolean, nullable=False, default=False),
+    Column("superseded", Boolean, nullable=False, default=False),
+    Column("synthetic", Boolean, nullable=False, default=False),
+    Column("record", JSON, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), nullable=False, index=True),
+    Column("source", String(32), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+statutes = Table(
+    "statutes",
+    metadata,
+    Column("law", String(200), primary_key=True),
+    Column("number_text", String(64), primary_key=True),
+    Column("number", Integer, index=True),
+    Column("text", Text, nullable=False),
+    Column("effective_date", String(10)),
+    Column("status", String(32)),
+)
+
+ingest_runs = Table(
+    "ingest_runs",
+    metadata,
+    Column("run_id", String(40), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("report", JSON),
+)
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'leian.db').resolve()}"
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine and the tables. SQLite gets WAL so readers never block the ingest."""
+    engine = create_engine(url, pool_pre_ping=True, future=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    metadata.create_all(engine)
+    return engine
+
+
+def _insert(engine: Engine, table: Table):  # type: ignore[no-untyped-def]
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if engine.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
+
+
+def case_row(record: CaseRecord, now: datetime) -> dict:
+    outcome = record.outcome
+    return {
+        "case_id": record.case_id,
+        "source": record.source,
+        "source_id": record.source_id,
+        "case_type": record.case_type.value,
+        "court": record.court,
+        "court_level": record.court_level,
+        "province": record.province,
+        "year": record.year,
+        "case_number": record.case_number,
+        "procedure": record.procedure.value if record.procedure else None,
+        "charges": "|" + "|".join(record.charges) + "|" if record.charges else "",
+        "outcome_type": outcome.type.value if outcome else None,
+        "months": outcome.months if outcome else None,
+        "content_hash": record.content_hash,
+        "duplicate_of": record.flags.duplicate_of,
+        "near_duplicate_of": record.flags.near_duplicate_of,
+        "overturned": record.flags.overturned,
+        "superseded": record.flags.superseded,
+        "synthetic": record.flags.synthetic,
+        "record": record.model_dump(mode="json"),
+        "ingested_at": now,
+    }
+
+
+def existing_records(engine: Engine, case_ids: Sequence[str]) -> dict[str, dict]:
+    """The stored JSON of those ids that exist, to tell new, changed and unchanged records apart."""
+    if not case_ids:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(cases.c.case_id, cases.c.record).where(cases.c.case_id.in_(list(case_ids))))
+        return {cid: rec for cid, rec in rows}
+
+
+def upsert_cases(engine: Engine, records: Sequence[CaseRecord]) -> None:
+    """Insert or replace cases in one transaction (all of the batch, or none of it)."""
+    if not records:
+        return
+    now = datetime.now(UTC)
+    rows = [case_row(r, now) for r in records]
+    stmt = _insert(engine, cases)
+    update_cols = {c.name: stmt.excluded[c.name] for c in cases.columns if c.name != "case_id"}
+    stmt = stmt.on_conflict_do_update(index_elements=["case_id"], set_=update_cols)
+    with engine.begin() as conn:
+        conn.execute(stmt, rows)
+
+
+def upsert_statutes(engine: Engine, rows: Sequence[dict]) -> None:
+    if not rows:
+        return
+    stmt = _insert(engine, statutes)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["law", "number_text"],
+        set_={k: stmt.excluded[k] for k in ("number", "text", "effective_date", "status")},
+    )
+    # one row per key, or PostgreSQL refuses the statement ("cannot affect row a second time")
+    unique = {(r["law"], r["number_text"]): r for r in rows}
+    with engine.begin() as conn:
+        conn.execute(stmt, list(unique.values()))
+
+
+def add_quarantined(engine: Engine, run_id: str, items: Iterable[Quarantined]) -> None:
+    now = datetime.now(UTC)
+    rows = [{"run_id": run_id, "at": now, **q.model_dump()} for q in items]
+    if rows:
+        with engine.begin() as conn:
+            conn.execute(quarantine.insert(), rows)
+
+
+def iter_cases(engine: Engine, *, batch: int = 1000, include_synthetic: bool = True) -> Iterator[CaseRecord]:
+    """All stored cases in case_id order, read in batches so a million cases fit in memory."""
+    last = ""
+    while True:
+        query = select(cases.c.case_id, cases.c.record).where(cases.c.case_id > last).order_by(cases.c.case_id).limit(batch)
+        if not include_synthetic:
+            query = query.where(cases.c.synthetic.is_(False))
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return
+        for _cid, rec in rows:
+            yield CaseRecord.model_validate(rec if isinstance(rec, dict) else json.loads(rec))
+        last = rows[-1][0]
+
+
+def get_case(engine: Engine, case_id: str) -> CaseRecord | None:
+    with engine.connect() as conn:
+        rec = conn.execute(select(cases.c.record).where(cases.c.case_id == case_id)).scalar_one_or_none()
+    return CaseRecord.model_validate(rec) if rec is not None else None
+
+
+def count_cases(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(cases)).scalar_one())
+
+
+def start_run(engine: Engine, run_id: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(ingest_runs.insert().values(run_id=run_id, started_at=datetime.now(UTC)))
+
+
+def finish_run(engine: Engine, run_id: str, report: dict) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            ingest_runs.update()
+            .where(ingest_runs.c.run_id == run_id)
+            .values(finished_at=datetime.now(UTC), report=report)
+        )

@@ -1,0 +1,233 @@
+"""The only place that chains parse -> extract -> anonymize -> quality -> store.
+
+``ingest`` reads sources, sends every record through the stages, writes cases in batches (each batch
+one transaction), writes rejected records to a quarantine file and table, recomputes the corpus-level
+flags, and returns an ``IngestReport``. Re-running it on the same sources changes nothing and reports
+every record as unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, update
+from tqdm import tqdm
+
+from indexing import db
+from indexing.anonymize import anonymize
+from indexing.cards import card_to_case
+from indexing.errors import RecordError, SourceError
+from indexing.extract import extract, split_sections
+from indexing.parse import StatuteArticle, detect_format, iter_source_files, parse_file
+from indexing.quality import CARD_SOURCES, check, corpus_flags
+from indexing.schema import CaseRecord, Quarantined, RawJudgment
+
+BATCH = 500
+_CORPUS_FLAG_FIELDS = ("duplicate_of", "near_duplicate_of", "overturned", "overturned_by")
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did; printed by the CLI and saved as JSON beside the quarantine file."""
+
+    run_id: str
+    sources: dict[str, str] = field(default_factory=dict)  # file -> detected format
+    unreadable_sources: dict[str, str] = field(default_factory=dict)  # file -> why
+    read: int = 0
+    stored_new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: Counter = field(default_factory=Counter)  # "field: reason" -> count
+    statutes: int = 0
+    exact_duplicates: int = 0
+    near_duplicates: int = 0
+    overturned: int = 0
+    superseded: int = 0
+    by_charge: Counter = field(default_factory=Counter)
+    by_outcome: Counter = field(default_factory=Counter)
+    masked: Counter = field(default_factory=Counter)  # kind of personal information -> count
+    total_in_store: int = 0
+    seconds: float = 0.0
+    quarantine_file: str | None = None
+
+    @property
+    def stored(self) -> int:
+        return self.stored_new + self.updated + self.unchanged
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.read / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "sources": self.sources,
+            "unreadable_sources": self.unreadable_sources,
+            "read": self.read,
+            "stored": self.stored,
+            "stored_new": self.stored_new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected_total,
+            "rejected_by_reason": dict(self.rejected.most_common()),
+            "statutes": self.statutes,
+            "exact_duplicates": self.exact_duplicates,
+            "near_duplicates": self.near_duplicates,
+            "overturned": self.overturned,
+            "superseded": self.superseded,
+            "by_charge": dict(self.by_charge.most_common()),
+            "by_outcome": dict(self.by_outcome.most_common()),
+            "masked": dict(self.masked.most_common()),
+            "total_in_store": self.total_in_store,
+            "seconds": round(self.seconds, 2),
+            "docs_per_second": round(self.docs_per_second, 1),
+            "quarantine_file": self.quarantine_file,
+        }
+
+
+def process(raw: RawJudgment) -> tuple[CaseRecord, dict[str, int]]:
+    """One raw record through extract -> anonymize -> quality; RecordError if it must be rejected."""
+    if raw.source in CARD_SOURCES:
+        return check(card_to_case(raw), raw.location), {}
+    head = raw.head
+    if head is None and raw.full_text:
+        head = split_sections(raw.full_text).head
+    record = extract(raw)
+    record, mask_report = anonymize(record, head=head)
+    counts = {k: v for k, v in mask_report.counts().items() if v}
+    return check(record, raw.location), counts
+
+
+def _carry_corpus_flags(record: CaseRecord, stored: dict | None) -> CaseRecord:
+    """Keep flags that only the corpus pass sets, so an unchanged record compares equal."""
+    if not stored:
+        return record
+    old = stored.get("flags") or {}
+    keep = {k: old.get(k) for k in _CORPUS_FLAG_FIELDS if k in old}
+    return record.model_copy(update={"flags": record.flags.model_copy(update=keep)})
+
+
+def ingest(
+    paths: list[Path],
+    engine: Engine,
+    quarantine_dir: Path,
+    *,
+    progress: bool = True,
+    on_file: Callable[[Path, str], None] | None = None,
+) -> IngestReport:
+    """Ingest every record of ``paths`` into the store behind ``engine``."""
+    started = time.perf_counter()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    report = IngestReport(run_id=run_id)
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    quarantine_path = quarantine_dir / f"{run_id}.jsonl"
+    db.start_run(engine, run_id)
+    pending: list[tuple[CaseRecord, str]] = []
+    statutes: list[dict] = []
+    rejected: list[Quarantined] = []
+
+    def flush() -> None:
+        stored = db.existing_records(engine, [r.case_id for r, _ in pending])
+        to_write = []
+        for record, _loc in pending:
+            record = _carry_corpus_flags(record, stored.get(record.case_id))
+            as_json = record.model_dump(mode="json")
+            if record.case_id not in stored:
+                report.stored_new += 1
+                to_write.append(record)
+            elif stored[record.case_id] != as_json:
+                report.updated += 1
+                to_write.append(record)
+            else:
+                report.unchanged += 1
+        db.upsert_cases(engine, to_write)
+        pending.clear()
+
+    def reject(item: Quarantined) -> None:
+        rejected.append(item)
+        report.rejected[f"{item.field}: {item.reason.split(' (')[0].split(':')[0]}"] += 1
+        with quarantine_path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(item.model_dump(), ensure_ascii=False) + "\n")
+
+    for path in iter_source_files(paths):
+        try:
+            fmt = detect_format(path)
+        except (SourceError, OSError, UnicodeDecodeError) as exc:
+            report.unreadable_sources[str(path)] = str(exc)
+            continue
+        report.sources[str(path)] = fmt
+        if on_file:
+            on_file(path, fmt)
+        items: Iterable = parse_file(path)
+        if progress:
+            items = tqdm(items, desc=f"{path.name} [{fmt}]", unit=" rec", leave=False, mininterval=0.5)
+        for item in items:
+            if isinstance(item, StatuteArticle):
+                report.statutes += 1
+                statutes.append(item.__dict__)
+                continue
+            report.read += 1
+            if isinstance(item, Quarantined):
+                reject(item)
+                continue
+            try:
+                record, masked = process(item)
+            except RecordError as exc:
+                reject(Quarantined(source=item.source, location=exc.location, field=exc.field, reason=exc.reason))
+                continue
+            report.masked.update(masked)
+            report.by_charge.update(record.charges or ["(none)"])
+            report.by_outcome[record.outcome.type.value if record.outcome else "unknown"] += 1
+            pending.append((record, item.location))
+            if len(pending) >= BATCH:
+                flush()
+        flush()
+        db.upsert_statutes(engine, statutes)
+        statutes.clear()
+
+    db.add_quarantined(engine, run_id, rejected)
+    _apply_corpus_flags(engine, report)
+    report.total_in_store = db.count_cases(engine)
+    report.seconds = time.perf_counter() - started
+    report.quarantine_file = str(quarantine_path) if rejected else None
+    db.finish_run(engine, run_id, report.to_dict())
+    (quarantine_dir.parent / "reports").mkdir(parents=True, exist_ok=True)
+    (quarantine_dir.parent / "reports" / f"ingest-{run_id}.json").write_text(
+        json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    return report
+
+
+def _apply_corpus_flags(engine: Engine, report: IngestReport) -> None:
+    records = list(db.iter_cases(engine))
+    by_id = {r.case_id: r for r in records}
+    with engine.begin() as conn:
+        for change in corpus_flags(records):
+            record = by_id[change.case_id].model_copy(update={"flags": change.flags})
+            by_id[change.case_id] = record
+            conn.execute(
+                update(db.cases)
+                .where(db.cases.c.case_id == change.case_id)
+                .values(
+                    record=record.model_dump(mode="json"),
+                    duplicate_of=change.flags.duplicate_of,
+                    near_duplicate_of=change.flags.near_duplicate_of,
+                    overturned=change.flags.overturned,
+                )
+            )
+    flags = [r.flags for r in by_id.values()]
+    report.exact_duplicates = sum(f.duplicate_of is not None for f in flags)
+    report.near_duplicates = sum(f.near_duplicate_of is not None for f in flags)
+    report.overturned = sum(f.overturned for f in flags)
+    report.superseded = sum(f.superseded for f in flags)

@@ -1,0 +1,137 @@
+"""Data quality: per-record validation, and corpus-level duplicate, overturned and superseded flags.
+
+Per record (``check``): a case without usable facts or with an impossible outcome is rejected with a
+``RecordError`` naming the field; a good one gets its content hash and its superseded flag.
+
+Corpus level (``corpus_flags``): exact duplicates (same normalized facts), near duplicates (MinHash
+LSH over character 5-gram shingles, Jaccard >= 0.8) and overturned cases (a second-instance or retrial
+judgment in the store that names the case number and 撤销/改判/发回重审). Flags are stored, never used to
+delete: flagged cases stay findable and are left out of sentencing statistics by default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from datasketch import MinHash, MinHashLSH
+
+from indexing.amendments import superseding_amendment
+from indexing.errors import RecordError
+from indexing.schema import CaseRecord, Flags, OutcomeType, Procedure
+
+MIN_FACT_CHARS = 15
+MAX_FIXED_TERM_MONTHS = 25 * 12  # 数罪并罚 caps fixed-term imprisonment at 25 years (刑法第69条)
+_NON_CONTENT = re.compile(r"[\s\W_]+", re.UNICODE)
+_CASE_NUMBER = re.compile(r"[（(]\d{4}[）)][^，。；、\s（(]{1,20}?号")
+_OVERTURN_WORDS = re.compile(r"撤销|改判|发回.{0,6}重(?:新)?审")
+NEAR_DUP_THRESHOLD = 0.8
+SHINGLE = 5
+NUM_PERM = 64
+
+CARD_SOURCES = {"traffic_card"}  # structured case cards have no text by nature
+
+
+def normalize_case_number(text: str) -> str:
+    return text.replace("(", "（").replace(")", "）").replace(" ", "")
+
+
+def content_hash(facts: str) -> str:
+    """Hash of the facts with whitespace and punctuation removed: reformatted copies hash equal."""
+    return hashlib.sha1(_NON_CONTENT.sub("", facts).encode("utf-8")).hexdigest()
+
+
+def check(record: CaseRecord, location: str) -> CaseRecord:
+    """Validate one extracted, anonymized record and add its hash and superseded flag."""
+    if record.source not in CARD_SOURCES:
+        body = _NON_CONTENT.sub("", record.facts or "")
+        if not body:
+            raise RecordError(location, "facts", "missing facts")
+        if len(body) < MIN_FACT_CHARS:
+            raise RecordError(location, "facts", f"facts too short to use ({len(body)} characters, need {MIN_FACT_CHARS})")
+    outcome = record.outcome
+    if outcome is not None and outcome.months is not None:
+        if outcome.months < 0:
+            raise RecordError(location, "outcome.months", f"negative term {outcome.months}")
+        if outcome.type == OutcomeType.FIXED_TERM and outcome.months > MAX_FIXED_TERM_MONTHS:
+            raise RecordError(location, "outcome.months", f"fixed term of {outcome.months} months exceeds 25 years")
+    flags = record.flags
+    amendment = superseding_amendment(record.articles, record.date)
+    if amendment is not None:
+        changed = "、".join(f"第{n}条" for n in amendment["changed"])
+        flags = flags.model_copy(
+            update={
+                "superseded": True,
+                "superseded_reason": f"{changed} amended by {amendment['amendment']} in force {amendment['effective_date']}",
+            }
+        )
+    return record.model_copy(update={"content_hash": content_hash(record.facts or ""), "flags": flags})
+
+
+@dataclass(frozen=True)
+class FlagUpdate:
+    case_id: str
+    flags: Flags
+
+
+def _shingles(text: str) -> list[bytes]:
+    body = _NON_CONTENT.sub("", text)
+    return [g.encode() for g in {body[i : i + SHINGLE] for i in range(max(1, len(body) - SHINGLE + 1))}]
+
+
+def corpus_flags(records: Iterable[CaseRecord]) -> list[FlagUpdate]:
+    """Recompute duplicate and overturned flags over the whole store; return only the changed ones.
+
+    Why over the whole store: a duplicate or an overturning judgment may arrive in a later ingest
+    than the case it concerns. The canonical copy of a duplicate group is its smallest case_id, so the
+    choice does not depend on ingest order.
+    """
+    records = [r for r in records if r.source not in CARD_SOURCES]
+    by_hash: dict[str, list[str]] = {}
+    by_number: dict[str, list[str]] = {}
+    for r in records:
+        by_hash.setdefault(r.content_hash, []).append(r.case_id)
+        if r.case_number:
+            by_number.setdefault(normalize_case_number(r.case_number), []).append(r.case_id)
+    canonical = {cid: min(ids) for ids in by_hash.values() for cid in ids}
+
+    lsh = MinHashLSH(threshold=NEAR_DUP_THRESHOLD, num_perm=NUM_PERM)
+    near: dict[str, str] = {}
+    for r in sorted(records, key=lambda r: r.case_id):
+        if canonical[r.case_id] != r.case_id:
+            continue  # exact duplicates are already flagged; only canonical copies enter the LSH
+        mh = MinHash(num_perm=NUM_PERM, seed=1)
+        mh.update_batch(_shingles(r.facts))
+        hits = lsh.query(mh)
+        if hits:
+            near[r.case_id] = min(hits)
+        lsh.insert(r.case_id, mh)
+
+    overturned: dict[str, str] = {}
+    for r in records:
+        if r.procedure not in (Procedure.SECOND, Procedure.RETRIAL) or not r.judgment:
+            continue
+        if not _OVERTURN_WORDS.search(r.judgment):
+            continue
+        own = normalize_case_number(r.case_number or "")
+        text = " ".join(t for t in (r.facts, r.reasoning, r.judgment) if t)
+        for number in {normalize_case_number(m) for m in _CASE_NUMBER.findall(text)} - {own}:
+            for target in by_number.get(number, []):
+                overturned.setdefault(target, r.case_id)
+
+    updates = []
+    for r in records:
+        dup = canonical[r.case_id] if canonical[r.case_id] != r.case_id else None
+        flags = r.flags.model_copy(
+            update={
+                "duplicate_of": dup,
+                "near_duplicate_of": near.get(r.case_id),
+                "overturned": r.case_id in overturned,
+                "overturned_by": overturned.get(r.case_id),
+            }
+        )
+        if flags != r.flags:
+            updates.append(FlagUpdate(r.case_id, flags))
+    return updates
