@@ -40,6 +40,13 @@ def _number(raw: RawJudgment, key: str, *, integer: bool = True) -> float | int:
     return int(number) if integer else number
 
 
+def _optional_int(raw: RawJudgment, key: str) -> int | None:
+    """Descriptive columns may be blank (出生年份 is blank in 2,753 of the 23,028 real cards)."""
+    if str(raw.labels.get(key) or "").strip() == "":
+        return None
+    return int(_number(raw, key))
+
+
 def card_to_case(raw: RawJudgment) -> CaseRecord:
     """Build the stored record of one traffic case card; a bad cell raises RecordError naming it."""
     prison = _number(raw, "prison_months")
@@ -88,9 +95,9 @@ def card_to_case(raw: RawJudgment) -> CaseRecord:
             "fled": _number(raw, "fled") == 1,
             "liability": int(_number(raw, "liability")),
             "injured_total": int(_number(raw, "injured")),
-            "sex": int(_number(raw, "sex")),
-            "birth_year": int(_number(raw, "birth_year")),
-            "education": int(_number(raw, "education")),
+            "sex": _optional_int(raw, "sex"),
+            "birth_year": _optional_int(raw, "birth_year"),
+            "education": _optional_int(raw, "education"),
             "region": region,
         },
     )

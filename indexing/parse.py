@@ -14,6 +14,7 @@ Formats (all found in ../shared/data, plus the two plain ones users bring):
 - ``statute``: JSON lines with ``text_id``, ``text``, ``name`` (刑法 articles) or a laws.db SQLite file
 - ``jsonl``: generic JSON lines with ``id`` and ``text`` (one full judgment per line)
 - ``text``: a .txt file holding one full judgment
+- ``charge_list``: a .txt list of charge names (reference data; recognized and reported, nothing stored)
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def detect_format(path: Path) -> str:
     """Name the format of one file from its suffix and first record (see the module docstring)."""
     suffix = path.suffix.lower()
     if suffix == ".txt":
+        lines = [ln.strip() for ln in path.read_bytes()[:65536].decode("utf-8", errors="replace").splitlines() if ln.strip()]
+        if len(lines) > 20 and all(len(ln) <= 60 and ln.endswith("罪") for ln in lines[:-1]):
+            return "charge_list"  # reference data (LeiAn ships its own copy), not a judgment
         return "text"
     if suffix == ".csv":
         header = path.read_bytes()[:4096].decode("utf-8-sig", errors="replace").splitlines()[0]
@@ -81,7 +85,7 @@ def detect_format(path: Path) -> str:
     if suffix not in {".json", ".jsonl"}:
         raise SourceError(f"{path}: unknown file type {suffix!r}; expected .txt, .json, .jsonl, .csv or .db")
     head = path.read_bytes()[:65536].decode("utf-8", errors="replace").lstrip()
-    if head.startswith("{") and '"data"' in head[:20] and '"paragraphs"' in head:
+    if head.startswith("{") and '"data"' in head[:200] and '"paragraphs"' in head:
         return "cjrc"
     first_line = head.split("\n", 1)[0]
     try:
@@ -114,6 +118,8 @@ _JSONL_KEYS: list[tuple[str, set[str]]] = [
 def parse_file(path: Path) -> Iterator[Parsed]:
     """Yield every record of one file as RawJudgment, StatuteArticle or Quarantined."""
     fmt = detect_format(path)
+    if fmt == "charge_list":
+        return
     if fmt == "text":
         yield from _parse_text(path)
     elif fmt == "traffic_card":
@@ -269,7 +275,7 @@ def _parse_cjrc(path: Path) -> Iterator[Parsed]:
                 labels["crime"] = [casename]
             yield RawJudgment(
                 source="cjrc",
-                source_id=f"{path.stem}:{item.get('id', i)}:{j}",
+                source_id=f"{path.stem}:{item.get('caseid', i)}:{j}",
                 location=location,
                 facts=context if isinstance(context, str) else None,
                 labels=labels,

@@ -95,5 +95,138 @@ def export(data_dir: DataDirOpt = None) -> None:
         out.write(record.model_dump_json() + "\n")
 
 
+@app.command()
+def build(
+    data_dir: DataDirOpt = None,
+    embedder: Annotated[str | None, typer.Option(help="sentence-transformers model name or path [default: train one here]")] = None,
+    faiss_spec: Annotated[str | None, typer.Option("--faiss", help="FAISS factory string: Flat, HNSW32,Flat, IVF1024,PQ32 …")] = None,
+    incremental: Annotated[bool, typer.Option(help="Only embed cases new since the current index")] = False,
+    epochs: Annotated[int | None, typer.Option(help="Embedder training epochs")] = None,
+) -> None:
+    """Build a new index version from the case store (embedder, FAISS, BM25) and make it current."""
+    from indexing.build import TRAINED, BuildConfig, build_index
+    from indexing.errors import LeiAnError
+
+    settings, engine = _engine(data_dir)
+    config = BuildConfig(
+        data_dir=settings.data_dir,
+        embedder=embedder or settings.embedder or TRAINED,
+        faiss_spec=faiss_spec,
+        incremental=incremental,
+        epochs=epochs,
+    )
+    try:
+        path = build_index(engine, config, progress=lambda msg: err.print(f"[cyan]build:[/] {msg}"))
+    except LeiAnError as exc:
+        _fail(str(exc))
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    err.print(f"[green]built[/] {path} ({manifest['cases']} cases, embedder {manifest['embedder']['name']}, "
+              f"FAISS {manifest['faiss']}, {manifest['seconds']} s)")
+
+
+def _load_index(data_dir: Path | None):  # type: ignore[no-untyped-def]
+    from indexing.artifacts import current_dir
+    from indexing.errors import LeiAnError
+    from indexing.search_index import SearchIndex
+
+    settings = get_settings(data_dir=data_dir)
+    try:
+        return SearchIndex(current_dir(settings.data_dir))
+    except LeiAnError as exc:
+        _fail(str(exc))
+
+
+def _read_text(text: str | None, file: Path | None) -> str:
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"{file}: cannot read as UTF-8 text: {exc}")
+    if text is None or text == "-":
+        return sys.stdin.read()
+    return text
+
+
+@app.command()
+def search(
+    text: Annotated[str | None, typer.Argument(help="Draft facts; '-' or nothing reads stdin")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the draft from a UTF-8 file")] = None,
+    k: int = 10,
+    charge: Annotated[list[str] | None, typer.Option("--charge", "-c", help="Charge (repeatable)")] = None,
+    data_dir: DataDirOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the API's JSON response")] = False,
+) -> None:
+    """Similar decided cases for a draft, with why each is similar."""
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    body = {"text": _read_text(text, file), "k": k, "charges": charge or None}
+    client = TestClient(create_app(get_settings(data_dir=data_dir)))
+    resp = client.post("/v1/search", json=body)
+    if resp.status_code != 200:
+        _fail(resp.json().get("detail", resp.text))
+    data = resp.json()
+    if json_out:
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    console = Console()
+    d = data["draft"]
+    console.print(f"draft: charges {d['charges']} ({d['charges_source']}), articles {d['articles']}, circumstances {d['circumstances']}")
+    for i, hit in enumerate(data["results"], 1):
+        o = hit["outcome"] or {}
+        outcome = f"{o.get('type')} {o.get('months') or ''}".strip()
+        console.print(f"[bold]{i}. {hit['case_id']}[/] score {hit['score']:.3f} | {'、'.join(hit['charges'])} | {outcome} | "
+                      f"{hit['court'] or ''} {hit['date'] or ''}")
+        w = hit["why"]
+        console.print(f"   why: charges {w['shared_charges']} articles {w['shared_articles']} "
+                      f"circumstances {w['shared_circumstances']} terms {'、'.join(w['key_terms'][:8])}")
+
+
+@app.command()
+def compare(
+    draft: Annotated[Path, typer.Argument(help="UTF-8 file with the draft")],
+    cases: Annotated[list[Path], typer.Argument(help="UTF-8 files, one submitted case each")],
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Score cases submitted by the parties against a draft (JSON on stdout)."""
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    body = {"draft": _read_text(None, draft), "cases": [{"id": p.name, "text": _read_text(None, p)} for p in cases]}
+    resp = TestClient(create_app(get_settings(data_dir=data_dir))).post("/v1/compare", json=body)
+    if resp.status_code != 200:
+        _fail(resp.json().get("detail", resp.text))
+    print(json.dumps(resp.json(), ensure_ascii=False, indent=1))
+
+
+@app.command()
+def serve(
+    data_dir: DataDirOpt = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs) on the current index."""
+    import uvicorn
+
+    from service.main import create_app
+
+    settings = get_settings(data_dir=data_dir)
+    err.print(f"LeiAn serving {settings.data_dir} on http://{host}:{port} (docs: /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+REPO_SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
+
+
+@app.command()
+def demo(data_dir: DataDirOpt = None) -> None:
+    """The main job on the embedded default: ingest the bundled real samples and print the report."""
+    if not REPO_SAMPLES.is_dir():
+        _fail(f"{REPO_SAMPLES} not found: run demo from a LeiAn source checkout")
+    ingest([REPO_SAMPLES], data_dir=data_dir, json_out=False, quiet=False)
+
+
 if __name__ == "__main__":
     app()

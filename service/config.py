@@ -18,6 +18,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("leian-data")
     database_url: str | None = None
+    embedder: str | None = None  # sentence-transformers name or path; default: train one on the corpus
 
     def resolved_database_url(self) -> str:
         from indexing.db import default_database_url

@@ -1,0 +1,190 @@
+"""``build_index``: case store -> one complete, versioned index directory (see artifacts.py).
+
+Which cases are indexed: every stored case with facts text, except exact duplicates (their
+canonical copy is indexed) and synthetic cases unless asked for. Overturned and superseded cases
+are indexed and findable, carrying their flags into results.
+
+Incremental builds (``incremental=True``) reuse the current version's embedder, embeddings and
+tokens, and only embed and tokenize cases that are new in the store; the BM25 and FAISS indexes are
+then rebuilt from the arrays, which takes seconds. A full build retrains the in-domain embedder on
+the whole corpus, which is what to do once the corpus has grown a lot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Engine
+
+from indexing import artifacts
+from indexing.bm25 import BM25Index
+from indexing.db import iter_cases
+from indexing.dense import build_faiss, save_faiss
+from indexing.schema import CaseRecord
+from indexing.segment import tokenize
+
+logger = logging.getLogger(__name__)
+
+TRAINED = "leian-trained"  # the default: an embedder trained here on the corpus being indexed
+EXCERPT_CHARS = 400
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    data_dir: Path
+    embedder: str = TRAINED  # or any sentence-transformers model name or path
+    faiss_spec: str | None = None  # None: Flat below 50k cases, HNSW32 above
+    include_synthetic: bool = False
+    incremental: bool = False
+    epochs: int | None = None  # embedder training epochs; None = the recipe's default
+    seed: int = 13
+
+
+def indexable(record: CaseRecord, include_synthetic: bool) -> bool:
+    if not record.facts or record.flags.duplicate_of:
+        return False
+    return include_synthetic or not record.flags.synthetic
+
+
+def display_row(record: CaseRecord) -> dict:
+    """What a search result shows of a case; all anonymized, as stored."""
+    return {
+        "case_id": record.case_id,
+        "source": record.source,
+        "case_type": record.case_type.value,
+        "cause": record.cause,
+        "court": record.court,
+        "court_level": record.court_level,
+        "province": record.province,
+        "date": record.date,
+        "year": record.year,
+        "case_number": record.case_number,
+        "procedure": record.procedure.value if record.procedure else None,
+        "charges": record.charges,
+        "articles": record.articles,
+        "outcome": record.outcome.model_dump(mode="json") if record.outcome else None,
+        "circumstances": [c.value for c in record.circumstances],
+        "quantities": record.quantities.model_dump(mode="json"),
+        "flags": record.flags.model_dump(mode="json"),
+        "facts": record.facts,
+    }
+
+
+def default_faiss_spec(n: int) -> str:
+    return "Flat" if n < 50_000 else "HNSW32,Flat"
+
+
+def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str], None] = logger.info) -> Path:
+    """Build a new version from the store and make it current. Returns its folder."""
+    from indexing.embed import Embedder
+
+    started = time.perf_counter()
+    records = [r for r in iter_cases(engine) if indexable(r, config.include_synthetic)]
+    if not records:
+        from indexing.errors import ArtifactError
+
+        raise ArtifactError("the case store holds no case with facts to index: run `leian ingest` first")
+    version = artifacts.new_version_name()
+    temp = artifacts.temp_dir_for(config.data_dir, version)
+    try:
+        previous = _previous(config) if config.incremental else None
+        rows = [display_row(r) for r in records]
+        old_rows: dict[str, int] = {}
+        if previous is not None:
+            old_rows = {cid: i for i, cid in enumerate(previous["case_ids"])}
+        new_idx = [i for i, r in enumerate(records) if r.case_id not in old_rows]
+
+        if previous is not None:
+            shutil.copytree(previous["dir"] / "embedder", temp / "embedder")
+            embedder = Embedder.load(str(temp / "embedder"))
+            embedder_name = previous["manifest"]["embedder"]["name"]
+        elif config.embedder == TRAINED:
+            from indexing.train_embedder import train_embedder
+
+            progress(f"training the in-domain embedder on {len(records)} cases")
+            months = [r.outcome.months if r.outcome else None for r in records]
+            kwargs = {"epochs": config.epochs} if config.epochs else {}
+            train_embedder(
+                [r.facts for r in records],
+                [r.charges for r in records],
+                [r.articles for r in records],
+                months,
+                temp / "embedder",
+                seed=config.seed,
+                **kwargs,
+            )
+            embedder = Embedder.load(str(temp / "embedder"))
+            embedder_name = TRAINED
+        else:
+            embedder = Embedder.load(config.embedder)
+            embedder_name = config.embedder
+
+        progress(f"embedding {len(new_idx)} of {len(records)} cases")
+        embeddings = np.zeros((len(records), embedder.dim), dtype=np.float32)
+        tokens: list[list[str]] = [[] for _ in records]
+        if previous is not None:
+            old_emb = np.load(previous["dir"] / "embeddings.npy", mmap_mode="r")
+            old_tokens = _read_tokens(previous["dir"] / "tokens.jsonl")
+            for i, r in enumerate(records):
+                if r.case_id in old_rows:
+                    embeddings[i] = old_emb[old_rows[r.case_id]]
+                    tokens[i] = old_tokens[old_rows[r.case_id]]
+        if new_idx:
+            embeddings[new_idx] = embedder.encode([records[i].facts for i in new_idx], show_progress=True)
+            progress(f"segmenting {len(new_idx)} cases")
+            for i in new_idx:
+                tokens[i] = tokenize(records[i].facts)
+
+        spec = config.faiss_spec or default_faiss_spec(len(records))
+        progress(f"building FAISS ({spec}) and BM25 indexes")
+        np.save(temp / "embeddings.npy", embeddings)
+        save_faiss(build_faiss(embeddings, spec), temp / "dense.faiss")
+        BM25Index.build(tokens).save(temp / "bm25")
+        with (temp / "tokens.jsonl").open("w", encoding="utf-8") as fh:
+            for toks in tokens:
+                fh.write(json.dumps(toks, ensure_ascii=False) + "\n")
+        with (temp / "cases.jsonl").open("w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        artifacts.write_manifest(
+            temp,
+            {
+                "version": version,
+                "cases": len(records),
+                "added_incrementally": len(new_idx) if previous is not None else 0,
+                "embedder": {"name": embedder_name, "dim": embedder.dim},
+                "faiss": spec,
+                "components": ["cases.jsonl", "embeddings.npy", "dense.faiss", "tokens.jsonl", "bm25", "embedder"],
+                "seconds": round(time.perf_counter() - started, 1),
+            },
+        )
+        if embedder_name != TRAINED and previous is None:
+            (temp / "embedder").mkdir(exist_ok=True)
+            embedder.save(temp / "embedder")
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return artifacts.publish(config.data_dir, temp, version)
+
+
+def _previous(config: BuildConfig) -> dict | None:
+    try:
+        directory = artifacts.current_dir(config.data_dir)
+    except Exception:  # noqa: BLE001 - no usable previous build: do a full one
+        return None
+    manifest = artifacts.read_manifest(directory)
+    with (directory / "cases.jsonl").open(encoding="utf-8") as fh:
+        case_ids = [json.loads(line)["case_id"] for line in fh]
+    return {"dir": directory, "manifest": manifest, "case_ids": case_ids}
+
+
+def _read_tokens(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]

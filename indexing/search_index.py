@@ -1,0 +1,111 @@
+"""A built index version loaded read-only: rows, embeddings (mmap), FAISS, BM25 and the embedder.
+
+Loading is the service's job at start-up (and when CURRENT changes); searching is a pure function of
+the loaded arrays. The same object serves every request, so one copy of the arrays is shared.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexing.artifacts import read_manifest
+from indexing.bm25 import BM25Index
+from indexing.dense import load_faiss, search
+
+
+@dataclass
+class Filters:
+    """Metadata filters; each is ignored when None or empty."""
+
+    charges: list[str] | None = None
+    court_level: str | None = None
+    province: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    case_type: str | None = None
+    exclude_flagged: bool = False  # leave out overturned, superseded and near-duplicate cases
+
+    def active(self) -> bool:
+        return bool(
+            self.charges or self.court_level or self.province or self.year_from or self.year_to or self.case_type
+            or self.exclude_flagged
+        )
+
+
+class SearchIndex:
+    def __init__(self, directory: Path) -> None:
+        from indexing.embed import Embedder
+
+        self.directory = directory
+        self.manifest = read_manifest(directory)
+        with (directory / "cases.jsonl").open(encoding="utf-8") as fh:
+            self.rows: list[dict] = [json.loads(line) for line in fh]
+        self.embeddings = np.load(directory / "embeddings.npy", mmap_mode="r")
+        self.faiss = load_faiss(directory / "dense.faiss")
+        self.bm25 = BM25Index.load(directory / "bm25")
+        self.embedder = Embedder.load(str(directory / "embedder"))
+        self.version = self.manifest["version"]
+        self.row_of = {row["case_id"]: i for i, row in enumerate(self.rows)}
+        self._charges = [set(r["charges"]) for r in self.rows]
+        self._years = np.array([r["year"] or 0 for r in self.rows])
+        self._doc_freq = self._document_frequencies()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _document_frequencies(self) -> dict[str, int]:
+        model = self.bm25.model
+        indptr = np.asarray(model.scores["indptr"])
+        return {tok: int(indptr[i + 1] - indptr[i]) for tok, i in model.vocab_dict.items()}
+
+    def idf(self, token: str) -> float:
+        n = len(self.rows)
+        df = self._doc_freq.get(token, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        """Boolean mask of rows passing the filters, or None when no filter is active."""
+        if not filters.active():
+            return None
+        keep = np.ones(len(self.rows), dtype=bool)
+        if filters.charges:
+            wanted = set(filters.charges)
+            keep &= np.array([bool(c & wanted) for c in self._charges])
+        for key in ("court_level", "province", "case_type"):
+            value = getattr(filters, key)
+            if value:
+                keep &= np.array([r[key] == value for r in self.rows])
+        if filters.year_from:
+            keep &= self._years >= filters.year_from
+        if filters.year_to:
+            keep &= (self._years <= filters.year_to) & (self._years > 0)
+        if filters.exclude_flagged:
+            keep &= np.array(
+                [not (r["flags"]["overturned"] or r["flags"]["superseded"] or r["flags"]["near_duplicate_of"]) for r in self.rows]
+            )
+        return keep
+
+    def dense_candidates(self, query_vec: np.ndarray, n: int, mask: np.ndarray | None) -> dict[int, float]:
+        """Top-n rows by cosine. With a filter, score the filtered rows exactly (they are few)."""
+        if mask is None:
+            rows, scores = search(self.faiss, query_vec, min(n, len(self.rows)))
+            return dict(zip(rows.tolist(), scores.tolist(), strict=True))
+        allowed = np.flatnonzero(mask)
+        if not len(allowed):
+            return {}
+        scores = np.asarray(self.embeddings[allowed]) @ query_vec.astype(np.float32)
+        top = np.argsort(-scores)[:n]
+        return dict(zip(allowed[top].tolist(), scores[top].tolist(), strict=True))
+
+    def bm25_candidates(self, tokens: list[str], n: int, mask: np.ndarray | None) -> dict[int, float]:
+        scores = self.bm25.scores(tokens)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        return {int(i): float(scores[i]) for i in top if scores[i] > 0}

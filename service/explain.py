@@ -1,0 +1,81 @@
+"""Why a case is similar to a draft: shared legal elements and highlighted shared key terms.
+
+The SPC guidance on 类案检索 defines similarity by basic facts, disputed issues and law applied, so the
+explanation lists what a judge checks: the same charges and articles, which circumstances both have
+and which only one has, how the quantities that drive the sentence compare, and the distinctive
+terms both texts use (ranked by corpus IDF), with their positions in the case's excerpt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from indexing.schema import CaseRecord
+
+MAX_TERMS = 10
+EXCERPT_CHARS = 300
+_QUANTITIES = ("amount_yuan", "drug_grams", "blood_alcohol_mg_100ml")
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(b / a, 2) if a else None
+
+
+def compare_quantities(query: dict, case: dict) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for key in _QUANTITIES:
+        q, c = query.get(key), case.get(key)
+        if q is not None and c is not None:
+            out[key] = {"draft": q, "case": c, "ratio": _ratio(q, c)}
+    q_inj, c_inj = query.get("injuries") or {}, case.get("injuries") or {}
+    for grade in ("deaths", "serious", "minor", "slight"):
+        if q_inj.get(grade) or c_inj.get(grade):
+            out[f"injuries.{grade}"] = {"draft": q_inj.get(grade, 0), "case": c_inj.get(grade, 0)}
+    if query.get("drug_type") and case.get("drug_type"):
+        out["drug_type"] = {"draft": query["drug_type"], "case": case["drug_type"], "same": query["drug_type"] == case["drug_type"]}
+    return out
+
+
+def shared_terms(tokens: list[str], text: str, idf: Callable[[str], float]) -> list[str]:
+    """Distinctive draft terms that also occur in the case text, most distinctive first."""
+    seen: set[str] = set()
+    found = []
+    for tok in tokens:
+        if tok not in seen and tok in text:
+            seen.add(tok)
+            found.append(tok)
+    found.sort(key=lambda t: (-idf(t), t))
+    return found[:MAX_TERMS]
+
+
+def excerpt_with_highlights(text: str, terms: list[str]) -> tuple[str, list[dict]]:
+    """An excerpt around the first shared term, and the [start, end) spans of every shared term in it."""
+    first = min((text.find(t) for t in terms if t in text), default=0)
+    start = max(0, first - 60)
+    excerpt = text[start : start + EXCERPT_CHARS]
+    spans = []
+    for term in terms:
+        pos = excerpt.find(term)
+        while pos >= 0:
+            spans.append({"start": pos, "end": pos + len(term), "term": term})
+            pos = excerpt.find(term, pos + len(term))
+    spans.sort(key=lambda s: s["start"])
+    return ("…" if start else "") + excerpt + ("…" if start + EXCERPT_CHARS < len(text) else ""), [
+        {**s, "start": s["start"] + (1 if start else 0), "end": s["end"] + (1 if start else 0)} for s in spans
+    ]
+
+
+def explain(draft: CaseRecord, tokens: list[str], case: dict, idf: Callable[[str], float]) -> dict:
+    """The ``why`` of one result. ``case`` is a stored display row (see indexing.build.display_row)."""
+    draft_circ = {c.value for c in draft.circumstances}
+    case_circ = set(case.get("circumstances") or [])
+    terms = shared_terms(tokens, case.get("facts") or "", idf)
+    return {
+        "shared_charges": [c for c in draft.charges if c in case.get("charges", [])],
+        "shared_articles": sorted(set(draft.articles) & set(case.get("articles") or [])),
+        "shared_circumstances": sorted(draft_circ & case_circ),
+        "circumstances_only_in_draft": sorted(draft_circ - case_circ),
+        "circumstances_only_in_case": sorted(case_circ - draft_circ),
+        "quantities": compare_quantities(draft.quantities.model_dump(mode="json"), case.get("quantities") or {}),
+        "key_terms": terms,
+    }

@@ -1,0 +1,96 @@
+"""Request and response bodies of the HTTP API (the OpenAPI schema at /docs is generated from these)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_TEXT = 100_000  # characters: a long judgment is ~30k
+
+
+class SearchFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    charges: list[str] | None = Field(None, max_length=20, description="keep cases with any of these charges")
+    court_level: str | None = Field(None, pattern="^(basic|intermediate|high|supreme)$")
+    province: str | None = Field(None, max_length=20, examples=["浙江省"])
+    year_from: int | None = Field(None, ge=1979, le=2100)
+    year_to: int | None = Field(None, ge=1979, le=2100)
+    case_type: str | None = Field(None, pattern="^(criminal|civil)$")
+    exclude_flagged: bool = Field(False, description="leave out overturned, superseded and near-duplicate cases")
+
+
+class SearchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(..., min_length=1, max_length=MAX_TEXT, description="facts (or the whole draft) of the case")
+    k: int = Field(10, ge=1, le=100)
+    charges: list[str] | None = Field(None, max_length=20, description="charges, with or without 罪; CAIL bracket notation accepted")
+    filters: SearchFilters | None = None
+
+
+class Highlight(BaseModel):
+    start: int
+    end: int
+    term: str
+
+
+class SearchHit(BaseModel):
+    case_id: str
+    score: float
+    charges: list[str]
+    articles: list[int]
+    outcome: dict | None
+    court: str | None
+    court_level: str | None
+    province: str | None
+    date: str | None
+    year: int | None
+    case_number: str | None
+    case_type: str
+    circumstances: list[str]
+    flags: dict
+    facts_excerpt: str
+    highlights: list[Highlight]
+    why: dict
+    scores: dict[str, float]
+
+
+class DraftSummary(BaseModel):
+    charges: list[str]
+    charges_source: str  # "given" or "extracted"
+    articles: list[int]
+    circumstances: list[str]
+    quantities: dict
+
+
+class SearchOut(BaseModel):
+    results: list[SearchHit]
+    count: int
+    draft: DraftSummary
+    index_version: str
+
+
+class SubmittedCase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(..., min_length=1, max_length=200)
+    text: str = Field(..., min_length=1, max_length=MAX_TEXT)
+
+
+class CompareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    draft: str = Field(..., min_length=1, max_length=MAX_TEXT)
+    cases: list[SubmittedCase] = Field(..., min_length=1, max_length=50)
+
+
+class CompareHit(BaseModel):
+    id: str
+    score: float
+    why: dict
+    scores: dict[str, float]
+
+
+class CompareOut(BaseModel):
+    results: list[CompareHit]
+    count: int

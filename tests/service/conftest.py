@@ -1,0 +1,77 @@
+"""A real index built once from data_samples/, and a real uvicorn server on loopback serving it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from indexing.build import BuildConfig, build_index
+from indexing.db import make_engine
+from indexing.pipeline import ingest
+from service.config import Settings
+from service.main import create_app
+from tests.conftest import SAMPLES
+
+# a fast-training configuration: the tests check behaviour, evaluation/ measures quality
+TEST_EPOCHS = 1
+
+
+@dataclass(frozen=True)
+class Built:
+    data_dir: Path
+    database_url: str
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    data_dir = tmp_path_factory.mktemp("leian-data")
+    url = f"sqlite:///{data_dir / 'leian.db'}"
+    engine = make_engine(url)
+    ingest([SAMPLES], engine, data_dir / "quarantine", progress=False)
+    build_index(engine, BuildConfig(data_dir=data_dir, epochs=TEST_EPOCHS))
+    engine.dispose()
+    return Built(data_dir, url)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(built: Built) -> Iterator[str]:
+    """Base URL of a live server on 127.0.0.1 serving the built index."""
+    app = create_app(Settings(data_dir=built.data_dir, database_url=built.database_url))
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=30).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        pytest.fail("server did not come up")
+    yield base
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def client(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=60) as c:
+        yield c

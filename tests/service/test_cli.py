@@ -1,0 +1,64 @@
+"""The `leian` command as a user runs it: a real process, real files, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SAMPLES
+
+LEIAN = [sys.executable, "-m", "service.cli"]
+
+
+def run(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LEIAN_DATABASE_URL": "", "PYTHONIOENCODING": "utf-8"}
+    env.pop("LEIAN_DATABASE_URL")
+    return subprocess.run(
+        [*LEIAN, *args, "--data-dir", str(data_dir)],
+        capture_output=True, text=True, input=stdin, env=env, timeout=300, check=False,
+    )
+
+
+def test_ingest_then_export_round_trip(tmp_path: Path) -> None:
+    sources = [SAMPLES / "lecard_v1_sample.jsonl", SAMPLES / "traffic_cards_2019.csv"]
+    done = run("ingest", *map(str, sources), "--json", "-q", data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["read"] == 530 and report["stored"] == 530 and report["rejected"] == 0
+    assert report["by_charge"]["交通肇事罪"] == 500
+
+    again = run("ingest", *map(str, sources), "--json", "-q", data_dir=tmp_path)
+    assert json.loads(again.stdout)["unchanged"] == 530
+
+    exported = run("export", data_dir=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    lines = [json.loads(x) for x in exported.stdout.splitlines()]
+    assert len(lines) == 530
+    assert {"case_id", "facts", "charges", "outcome", "circumstances", "quantities", "flags"} <= set(lines[0])
+
+
+def test_ingest_human_report_names_quarantine_file(tmp_path: Path) -> None:
+    line = (SAMPLES / "lecard_v1_sample.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    src = tmp_path / "two.jsonl"
+    src.write_text(line + "\n" + line[:40] + "\n", encoding="utf-8")
+    done = run("ingest", str(src), "-q", data_dir=tmp_path / "d")
+    assert done.returncode == 0, done.stderr
+    assert "rejected" in done.stdout and "quarantine" in done.stdout
+    q = next((tmp_path / "d" / "quarantine").glob("*.jsonl"))
+    entry = json.loads(q.read_text(encoding="utf-8").splitlines()[0])
+    assert entry["location"] == f"{src}:2" and entry["field"] == "json"
+
+
+def test_missing_source_fails_with_message(tmp_path: Path) -> None:
+    done = run("ingest", str(tmp_path / "nope.jsonl"), "-q", data_dir=tmp_path)
+    assert done.returncode != 0
+    assert "nope.jsonl" in done.stderr and "no such file" in done.stderr
+
+
+def test_search_without_index_says_to_build(tmp_path: Path) -> None:
+    done = run("search", "被告人张某盗窃他人财物", data_dir=tmp_path)
+    assert done.returncode != 0
+    assert "leian build" in done.stderr

@@ -1,0 +1,127 @@
+"""/v1/search and /v1/compare over a live server on the index built from data_samples/."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.conftest import SAMPLES
+
+
+def _lecard(n: int) -> dict:
+    with (SAMPLES / "lecard_v1_sample.jsonl").open(encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if i == n:
+                return json.loads(line)
+    raise IndexError(n)
+
+
+def _cjrc(casename: str) -> list[str]:
+    doc = json.loads((SAMPLES / "cjrc_sample.json").read_text(encoding="utf-8"))
+    return [p["context"] for item in doc["data"] for p in item["paragraphs"] if p["casename"] == casename]
+
+
+def _cail_query(charge: str) -> dict:
+    """A real CAIL record with this charge (it is in the index too; tests exclude it from the hits)."""
+    with (SAMPLES / "cail_sample.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            if rec["meta"]["accusation"] == [charge]:
+                return rec
+    raise LookupError(charge)
+
+
+def test_health_reports_the_served_index(client: httpx.Client) -> None:
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["cases"] > 1500 and body["index_version"]
+
+
+def test_search_ranks_same_charge_cases_first_with_explanations(client: httpx.Client) -> None:
+    query = _lecard(0)  # a real 危险驾驶罪 fact paragraph (drunk driving, BAC measured)
+    assert query["crime"] == ["危险驾驶罪"]
+    resp = client.post("/v1/search", json={"text": query["q"], "k": 10})
+    assert resp.status_code == 200, resp.text
+    data = resp.json()
+    hits = data["results"]
+    assert data["count"] == len(hits) == 10
+    scores = [h["score"] for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    same = [h for h in hits if "危险驾驶罪" in h["charges"]]
+    assert len(same) >= 8, [h["charges"] for h in hits]
+    top = hits[0]
+    assert top["why"]["key_terms"], top["why"]
+    for span in top["highlights"]:
+        assert top["facts_excerpt"][span["start"] : span["end"]] == span["term"]
+    assert data["draft"]["quantities"]["blood_alcohol_mg_100ml"] is not None
+    drunk = [h for h in same if "blood_alcohol_mg_100ml" in h["why"]["quantities"]]
+    assert drunk, "similar drunk-driving cases should compare blood alcohol"
+
+
+def test_given_charges_are_normalized_and_used(client: httpx.Client) -> None:
+    rec = _cail_query("盗窃")
+    for spelled in ("盗窃", "盗窃罪"):
+        data = client.post("/v1/search", json={"text": rec["fact"], "k": 5, "charges": [spelled]}).json()
+        assert data["draft"]["charges"] == ["盗窃罪"] and data["draft"]["charges_source"] == "given"
+        assert all("盗窃罪" in h["charges"] for h in data["results"])
+    bracket = client.post(
+        "/v1/search", json={"text": rec["fact"], "k": 3, "charges": ["[走私、贩卖、运输、制造]毒品"]}
+    ).json()
+    assert bracket["draft"]["charges"] == ["走私、贩卖、运输、制造毒品罪"]
+
+
+def test_filters_restrict_results(client: httpx.Client) -> None:
+    rec = _cail_query("故意伤害")
+    data = client.post(
+        "/v1/search", json={"text": rec["fact"], "k": 10, "filters": {"charges": ["诈骗"]}}
+    ).json()
+    assert data["results"] and all("诈骗罪" in h["charges"] for h in data["results"])
+    data = client.post(
+        "/v1/search", json={"text": rec["fact"], "k": 10, "filters": {"year_from": 2015, "year_to": 2017}}
+    ).json()
+    assert data["results"] and all(2015 <= h["year"] <= 2017 for h in data["results"])
+    data = client.post(
+        "/v1/search", json={"text": rec["fact"], "k": 10, "filters": {"court_level": "intermediate"}}
+    ).json()
+    assert data["results"] and all(h["court_level"] == "intermediate" for h in data["results"])
+
+
+def test_bad_input_gets_problem_details_naming_the_field(client: httpx.Client) -> None:
+    cases = [
+        ({"text": "", "k": 10}, "text"),
+        ({"text": "被告人张某盗窃他人财物价值人民币三千元。", "k": 0}, "k"),
+        ({"text": "被告人张某盗窃他人财物价值人民币三千元。", "charges": ["不存在的罪名"]}, "charges"),
+        ({"text": "被告人张某盗窃他人财物价值人民币三千元。", "filters": {"court_level": "galactic"}}, "filters.court_level"),
+        ({"k": 10}, "text"),
+    ]
+    for body, field in cases:
+        resp = client.post("/v1/search", json=body)
+        assert resp.status_code == 422, (body, resp.text)
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert resp.json()["field"] == field, resp.json()
+    resp = client.post("/v1/search", content=b"\xff\xfe not json", headers={"content-type": "application/json"})
+    assert resp.status_code == 422
+
+
+def test_compare_ranks_submitted_civil_cases(client: httpx.Client) -> None:
+    guarantee = _cjrc("保证合同纠纷")
+    custody = _cjrc("变更抚养关系纠纷")
+    body = {
+        "draft": guarantee[0],
+        "cases": [
+            {"id": "custody", "text": custody[0]},
+            {"id": "guarantee", "text": guarantee[1]},
+            {"id": "injury", "text": _cjrc("故意伤害罪")[0]},
+        ],
+    }
+    resp = client.post("/v1/compare", json=body)
+    assert resp.status_code == 200, resp.text
+    results = resp.json()["results"]
+    assert [r["id"] for r in results][0] == "guarantee"
+    assert results[0]["score"] > results[-1]["score"]
+    assert results[0]["why"]["key_terms"]
+
+
+def test_compare_rejects_empty_case_list(client: httpx.Client) -> None:
+    resp = client.post("/v1/compare", json={"draft": "被告人张某盗窃", "cases": []})
+    assert resp.status_code == 422 and resp.json()["field"] == "cases"
