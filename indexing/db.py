@@ -157,7 +157,7 @@ def existing_records(engine: Engine, case_ids: Sequence[str]) -> dict[str, dict]
         return {}
     with engine.connect() as conn:
         rows = conn.execute(select(cases.c.case_id, cases.c.record).where(cases.c.case_id.in_(list(case_ids))))
-        return dict(rows.tuples().all())
+        return {cid: rec for cid, rec in rows}  # noqa: C416 - Row objects, not pairs
 
 
 def upsert_cases(engine: Engine, records: Sequence[CaseRecord]) -> None:

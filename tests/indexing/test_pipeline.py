@@ -43,7 +43,7 @@ def test_ingest_all_samples_is_complete_and_idempotent(engine: Engine, tmp_path:
     # nothing read is lost: every record is stored or quarantined with a reason
     assert first.stored + first.rejected_total == first.read
     assert first.stored_new == db.count_cases(engine) == first.total_in_store
-    assert first.statutes == 451
+    assert first.statutes == 452  # records in criminal_law_articles.jsonl (the last has no newline)
     assert first.by_outcome["fixed_term"] > 100
     assert first.by_charge["盗窃罪"] > 20
     assert first.masked.get("names", 0) > 0
@@ -138,7 +138,12 @@ def test_second_instance_judgment_flags_the_case_it_overturns(engine: Engine, tm
 
 def test_superseded_provisions_are_flagged(engine: Engine, tmp_path: Path) -> None:
     ingest([SAMPLES / "judge_sample.jsonl"], engine, tmp_path / "q", progress=False)
-    superseded = [r for r in db.iter_cases(engine) if r.flags.superseded]
+    records = list(db.iter_cases(engine))
+    superseded = [r for r in records if r.flags.superseded]
+    # a real 2014 embezzlement judgment that decided 第383条 before 刑法修正案（九） rewrote it
+    dca = next(r for r in records if r.source_id.startswith("dca784b8"))
+    assert dca.flags.superseded and "刑法修正案（九）" in (dca.flags.superseded_reason or "")
+    assert all(r.flags.superseded == bool(r.flags.superseded_reason) for r in records)
     for r in superseded:
         assert r.date and "amended by" in (r.flags.superseded_reason or "")
     with engine.connect() as conn:

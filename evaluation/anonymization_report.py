@@ -1,0 +1,179 @@
+"""How many real names survive anonymization, measured on the 360 LeCaRDv2 judgment heads.
+
+Why these heads: LeCaRDv2 publishes the judgment head (``query``: title, parties, procedure, often
+the whole reasoning) with the defendants' REAL names, so it is the one shared source where leaks can
+be counted. The checks use patterns that are independent of the anonymizer's own name finder:
+
+* defendants: ``被告人X，男/女`` in the head (X = 2-4 Han characters, the pattern the ingest test
+  uses). Target: none of them left in the anonymized head + facts.
+* other people named after a role word (辩护人, 被害人, 证人, 审判员, 检察员 ...) and closed by
+  punctuation: a stricter, simpler pattern than the anonymizer's. A few of its matches are legal
+  terms, not people (被害人陈述、); those listed in ``NOT_PERSONS`` were checked by hand and are
+  reported apart, never silently dropped.
+
+Run ``python -m evaluation.anonymization_report [DATA_DIR]`` (default ``../shared/data``); it prints
+JSON and exits with status 2 when the data directory is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from indexing.anonymize import MaskReport, anonymize_text, surnames
+from indexing.errors import SourceError
+
+#: ``../shared/data`` seen from the repository root.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+LECARDV2_FILES = (
+    "lecardv2_test_query.jsonl",
+    "lecardv2_controversial_query.jsonl",
+    "lecardv2_procedural_query.jsonl",
+)
+DEFENDANT = re.compile(r"被告人([\u4e00-\u9fff]{2,4})[，,]\s*(?:男|女)")
+_OTHER_ROLES = (
+    "辩护人", "被害人", "证人", "审判长", "审判员", "人民陪审员", "书记员", "法官助理", "代理检察员",
+    "检察员", "诉讼代理人", "委托代理人", "代理人", "法定代表人", "原告", "被上诉人", "上诉人", "申请人", "曾用名",
+)
+ROLE_NAME = re.compile(
+    "(?P<role>" + "|".join(sorted(_OTHER_ROLES, key=len, reverse=True)) + r")[:：]?"
+    r"(?P<name>[\u4e00-\u9fff]{2,3})(?=[，,、。；;：:（(\s])"
+)
+#: Publisher pseudonyms: 张某, 李×1, 王x3, 张3, 王甲 (not real names, not counted).
+_PSEUDONYM = re.compile(r"[某×xXｘＸ*＊0-9０-９]|^.[甲乙丙丁戊己庚辛壬癸]$")
+#: Matches of ``ROLE_NAME`` that are legal terms, not people (checked by hand on these heads).
+NOT_PERSONS = frozenset({"陈述", "原则", "钱款", "信息", "证言", "家属", "亲属", "单位"})
+SAMPLE_SIZE = 5
+_EXCERPT = 160
+
+
+def _lecard_dir(data_dir: Path) -> Path:
+    """Accept the shared data root or its ``lecard_queries`` folder."""
+    for candidate in (data_dir / "lecard_queries", data_dir):
+        if all((candidate / f).is_file() for f in LECARDV2_FILES):
+            return candidate
+    raise SourceError(
+        f"LeCaRDv2 heads not found: expected {', '.join(LECARDV2_FILES)} in {data_dir / 'lecard_queries'} "
+        f"or {data_dir} (data dir {'absent' if not data_dir.exists() else 'present but incomplete'})"
+    )
+
+
+def _load(data_dir: Path) -> list[dict[str, Any]]:
+    folder = _lecard_dir(data_dir)
+    rows: list[dict[str, Any]] = []
+    for name in LECARDV2_FILES:
+        with (folder / name).open(encoding="utf-8") as fh:
+            rows += [{**json.loads(line), "_file": name} for line in fh if line.strip()]
+    return rows
+
+
+def anonymization_figures(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, Any]:
+    """Run ``anonymize_text`` on every LeCaRDv2 head and facts and count the names left over.
+
+    Raises:
+        SourceError: If the LeCaRDv2 files are not under ``data_dir`` (or ``data_dir/lecard_queries``).
+    """
+    rows = _load(Path(data_dir))
+    known_surnames = surnames()
+    anonymize_text("预热")  # load the lexicon outside the timed loop
+    total = MaskReport()
+    persons = 0
+    chars = 0
+    seconds = 0.0
+    defendants = pseudonymized = 0
+    defendants_left: list[dict[str, Any]] = []
+    role_names = 0
+    role_left: list[dict[str, str]] = []
+    not_person_left: Counter[str] = Counter()
+    not_idempotent = 0
+    sample: list[dict[str, Any]] = []
+    for row in rows:
+        query, fact = row["query"], row.get("fact") or ""
+        start = time.perf_counter()
+        masked_query, names, report_q = anonymize_text(query)
+        masked_fact, names, report_f = anonymize_text(fact, names=names, head=query)
+        seconds += time.perf_counter() - start
+        chars += len(query) + len(fact)
+        total = total + report_q + report_f
+        persons += len((report_q + report_f).placeholders)
+        output = masked_query + "\n" + masked_fact
+        again_query = anonymize_text(masked_query)[0]
+        if again_query != masked_query or anonymize_text(masked_fact, head=masked_query)[0] != masked_fact:
+            not_idempotent += 1
+
+        for name in sorted(set(DEFENDANT.findall(query))):
+            if _PSEUDONYM.search(name):
+                pseudonymized += 1
+                continue
+            defendants += 1
+            if name in output:
+                defendants_left.append({"id": row["id"], "file": row["_file"], "name": name})
+        seen: set[str] = set()
+        for m in ROLE_NAME.finditer(query):
+            name = m.group("name")
+            if name in seen or name[0] not in known_surnames or _PSEUDONYM.search(name):
+                continue
+            seen.add(name)
+            if name in NOT_PERSONS:
+                not_person_left[name] += name in output
+                continue
+            role_names += 1
+            if name in output:
+                context = query[max(0, m.start() - 6) : m.end() + 6]
+                role_left.append({"id": row["id"], "role": m.group("role"), "name": name, "context": context})
+
+        first = DEFENDANT.search(query)
+        if first and len(sample) < SAMPLE_SIZE and not _PSEUDONYM.search(first.group(1)):
+            before = query[first.start() : first.start() + _EXCERPT]
+            after = anonymize_text(before, names=names)[0]
+            sample.append({"id": row["id"], "file": row["_file"], "before": before, "after": after})
+
+    by_role = Counter(item["role"] for item in role_left)
+    return {
+        "data_dir": str(_lecard_dir(Path(data_dir))),
+        "records": len(rows),
+        "defendants": {
+            "pattern": DEFENDANT.pattern,
+            "real_names": defendants,
+            "already_pseudonymized": pseudonymized,
+            "left_in_output": len(defendants_left),
+            "left": defendants_left,
+        },
+        "other_role_names": {
+            "pattern": ROLE_NAME.pattern,
+            "names": role_names,
+            "left_in_output": len(role_left),
+            "left_by_role": dict(by_role.most_common()),
+            "left": role_left,
+            "not_persons_excluded": dict(not_person_left),
+        },
+        "masked": total.counts(),
+        "placeholders_per_record": round(persons / len(rows), 2) if rows else 0,
+        "not_idempotent_records": not_idempotent,
+        "chars": chars,
+        "seconds": round(seconds, 3),
+        "chars_per_second": round(chars / seconds) if seconds else None,
+        "sample": sample,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    data_dir = Path(args[0]) if args else DEFAULT_DATA_DIR
+    try:
+        figures = anonymization_figures(data_dir)
+    except SourceError as exc:
+        print(json.dumps({"error": "data dir absent or incomplete", "detail": str(exc)}, ensure_ascii=False, indent=2))
+        print(f"anonymization report: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(figures, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
