@@ -33,7 +33,7 @@ from indexing.segment import tokenize
 logger = logging.getLogger(__name__)
 
 TRAINED = "leian-trained"  # the default: an embedder trained here on the corpus being indexed
-EXCERPT_CHARS = 400
+LEXICAL_DIM = 256
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,9 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
 
             progress(f"training the in-domain embedder on {len(records)} cases")
             months = [r.outcome.months if r.outcome else None for r in records]
-            kwargs = {"epochs": config.epochs} if config.epochs else {}
+            kwargs: dict = {"epochs": config.epochs} if config.epochs is not None else {}
+            # the lexical block is an SVD of the corpus: it cannot be wider than the corpus is long
+            kwargs["dim"] = min(LEXICAL_DIM, len(records) - 1)
             train_embedder(
                 [r.facts for r in records],
                 [r.charges for r in records],

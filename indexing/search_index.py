@@ -61,7 +61,8 @@ class SearchIndex:
     def _document_frequencies(self) -> dict[str, int]:
         model = self.bm25.model
         indptr = np.asarray(model.scores["indptr"])
-        return {tok: int(indptr[i + 1] - indptr[i]) for tok, i in model.vocab_dict.items()}
+        # bm25s adds an empty-string token with no postings column; skip ids past the matrix
+        return {tok: int(indptr[i + 1] - indptr[i]) for tok, i in model.vocab_dict.items() if i + 1 < len(indptr)}
 
     def idf(self, token: str) -> float:
         n = len(self.rows)

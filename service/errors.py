@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from indexing.errors import ArtifactError, RecordError
 
@@ -26,6 +27,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ArtifactError)
     async def _artifact(_request: Request, exc: ArtifactError) -> JSONResponse:
         return problem(503, "Index not available", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = problem(exc.status_code, "Request failed", str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -34,7 +34,7 @@ def _cail_query(charge: str) -> dict:
 
 def test_health_reports_the_served_index(client: httpx.Client) -> None:
     body = client.get("/healthz").json()
-    assert body["status"] == "ok" and body["cases"] > 1500 and body["index_version"]
+    assert body["status"] == "ok" and body["cases"] > 1300 and body["index_version"]
 
 
 def test_search_ranks_same_charge_cases_first_with_explanations(client: httpx.Client) -> None:
@@ -100,7 +100,8 @@ def test_bad_input_gets_problem_details_naming_the_field(client: httpx.Client) -
         assert resp.headers["content-type"].startswith("application/problem+json")
         assert resp.json()["field"] == field, resp.json()
     resp = client.post("/v1/search", content=b"\xff\xfe not json", headers={"content-type": "application/json"})
-    assert resp.status_code == 422
+    assert resp.status_code in (400, 422)
+    assert resp.headers["content-type"].startswith("application/problem+json")
 
 
 def test_compare_ranks_submitted_civil_cases(client: httpx.Client) -> None:
