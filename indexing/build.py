@@ -58,6 +58,7 @@ def display_row(record: CaseRecord) -> dict:
     return {
         "case_id": record.case_id,
         "source": record.source,
+        "source_id": record.source_id,
         "case_type": record.case_type.value,
         "cause": record.cause,
         "court": record.court,
@@ -155,25 +156,63 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
         with (temp / "cases.jsonl").open("w", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        artifacts.write_manifest(
-            temp,
-            {
-                "version": version,
-                "cases": len(records),
-                "added_incrementally": len(new_idx) if previous is not None else 0,
-                "embedder": {"name": embedder_name, "dim": embedder.dim},
-                "faiss": spec,
-                "components": ["cases.jsonl", "embeddings.npy", "dense.faiss", "tokens.jsonl", "bm25", "embedder"],
-                "seconds": round(time.perf_counter() - started, 1),
-            },
-        )
         if embedder_name != TRAINED and previous is None:
             (temp / "embedder").mkdir(exist_ok=True)
-            embedder.save(temp / "embedder")
+            embedder.model.save(str(temp / "embedder"))
+        manifest = {
+            "version": version,
+            "cases": len(records),
+            "added_incrementally": len(new_idx) if previous is not None else 0,
+            "embedder": {"name": embedder_name, "dim": embedder.dim},
+            "faiss": spec,
+            "components": ["cases.jsonl", "embeddings.npy", "dense.faiss", "tokens.jsonl", "bm25", "embedder", "sentencing"],
+        }
+        artifacts.write_manifest(temp, manifest)  # the search part is complete: the sentencing fit loads it
+        manifest["sentencing"] = fit_sentencing(temp, records, embeddings, tokens, seed=config.seed, progress=progress)
+        manifest["seconds"] = round(time.perf_counter() - started, 1)
+        artifacts.write_manifest(temp, manifest)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return artifacts.publish(config.data_dir, temp, version)
+
+
+def fit_sentencing(
+    directory: Path,
+    records: list[CaseRecord],
+    embeddings: np.ndarray,
+    tokens: list[list[str]],
+    *,
+    seed: int,
+    progress: Callable[[str], None],
+) -> dict:
+    """Fit the sentencing model and its conformal calibration on the indexed corpus.
+
+    Each case's neighbour sentences come from the same hybrid ranking the service uses for drafts
+    (itself excluded). Returns the manifest entry; a corpus too small to calibrate gets a reason
+    instead of a model, and assessments then answer that the model is unavailable.
+    """
+    from indexing.fusion import Draft
+    from indexing.neighbours import neighbour_hits, neighbour_months
+    from indexing.search_index import SearchIndex
+    from indexing.sentencing import SentencingModel
+
+    index = SearchIndex(directory, with_sentencing=False)
+    progress(f"finding similar cases of {len(records)} cases for the sentencing model")
+    months = []
+    for i, record in enumerate(records):
+        draft = Draft(record=record, tokens=tokens[i], vector=embeddings[i], charges_given=False)
+        hits = neighbour_hits(draft, index, exclude_row=i)
+        months.append(neighbour_months([index.rows[h.row] for h in hits]))
+    progress("fitting the sentencing model and its conformal calibration")
+    try:
+        model = SentencingModel.fit(records, months, seed=seed)
+    except ValueError as exc:
+        logger.warning("sentencing model not fitted: %s", exc)
+        return {"fitted": False, "reason": str(exc)}
+    model.save(directory / "sentencing")
+    info = model.summary()["info"]
+    return {"fitted": True, **{k: v for k, v in info.items() if isinstance(v, int | float | str)}}
 
 
 def _previous(config: BuildConfig) -> dict | None:

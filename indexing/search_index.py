@@ -38,7 +38,7 @@ class Filters:
 
 
 class SearchIndex:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, with_sentencing: bool = True) -> None:
         from indexing.embed import Embedder
 
         self.directory = directory
@@ -54,6 +54,11 @@ class SearchIndex:
         self._charges = [set(r["charges"]) for r in self.rows]
         self._years = np.array([r["year"] or 0 for r in self.rows])
         self._doc_freq = self._document_frequencies()
+        self.sentencing = None
+        if with_sentencing and (directory / "sentencing").is_dir():
+            from indexing.sentencing import SentencingModel
+
+            self.sentencing = SentencingModel.load(directory / "sentencing")
 
     def __len__(self) -> int:
         return len(self.rows)

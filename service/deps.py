@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine
 
 from indexing.artifacts import current_dir
 from indexing.search_index import SearchIndex
@@ -44,5 +45,10 @@ def get_index(request: Request) -> SearchIndex:
     return request.app.state.index_holder.get()
 
 
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
+EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from indexing.db import make_engine
 from service import errors
 from service.config import Settings, get_settings
 from service.deps import IndexDep, IndexHolder
-from service.routes import search
+from service.routes import alerts, assess, search
+from service.store import ensure_tables
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -19,9 +21,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.index_holder = IndexHolder(settings.data_dir)
+    app.state.engine = make_engine(settings.resolved_database_url())
+    ensure_tables(app.state.engine)
     errors.install(app)
     v1 = APIRouter(prefix="/v1")
     v1.include_router(search.router)
+    v1.include_router(assess.router)
+    v1.include_router(alerts.router)
     app.include_router(v1)
 
     @app.get("/healthz", tags=["meta"])

@@ -94,3 +94,87 @@ class CompareHit(BaseModel):
 class CompareOut(BaseModel):
     results: list[CompareHit]
     count: int
+
+
+class ProposedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(..., min_length=1, max_length=30, description="fixed_term, detention, surveillance, death, "
+                      "death_suspended, life, fine_only, exemption (or 有期徒刑, 拘役, 管制, 死刑, 死缓, 无期徒刑, 罚金, 免予刑事处罚)")
+    months: float | None = Field(None, ge=0, le=300)
+    probation_months: float | None = Field(None, ge=0, le=60)
+    fine: float | None = Field(None, ge=0, le=1e10, description="罚金 in yuan")
+
+
+class AssessIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(..., min_length=1, max_length=MAX_TEXT)
+    charges: list[str] | None = Field(None, max_length=20)
+    circumstances: list[str] | None = Field(None, max_length=20, description="e.g. 自首, 坦白, 累犯; extracted when absent")
+    proposed: ProposedIn | None = None
+    court: str | None = Field(None, max_length=200)
+    judge_id: str | None = Field(None, max_length=100)
+    case_ref: str | None = Field(None, max_length=200)
+
+
+class AssessOut(BaseModel):
+    expected: dict
+    deviation: dict | None
+    distribution: dict
+    similar_cases: list[dict]
+    draft: dict
+    index_version: str
+    alert_id: str | None = None
+
+
+class ExpectationsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(..., min_length=1, max_length=MAX_TEXT)
+    charges: list[str] | None = Field(None, max_length=20)
+
+
+class ExpectationsOut(BaseModel):
+    summary: list[str]
+    expected: dict
+    distribution: dict
+    similar_cases: list[dict]
+
+
+class AlertOut(BaseModel):
+    id: str
+    created_at: str
+    court: str | None
+    judge_id: str | None
+    case_ref: str | None
+    charges: list[str]
+    proposed: dict
+    expected: dict
+    level: str
+    reasons: list[str]
+    threshold: dict | None
+    status: str | None
+    resolution: str | None
+    resolution_note: str | None
+    acknowledged_at: str | None
+    acknowledged_by: str | None
+
+
+class AlertsOut(BaseModel):
+    data: list[AlertOut]
+    count: int
+
+
+class AlertUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: str = Field(..., pattern="^(justified|corrected)$", description="justified: the deviation is explained; corrected: the sentence was changed")
+    note: str | None = Field(None, max_length=2000)
+    by: str | None = Field(None, max_length=100)
+
+
+class StatsOut(BaseModel):
+    group_by: str
+    deviation: list[dict]
+    sentencing: list[dict]

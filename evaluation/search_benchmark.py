@@ -1,0 +1,186 @@
+"""Similar-case search benchmark on the fixed pooled CAIL split, through the product's own code.
+
+The 80 % corpus part is ingested and built exactly as `leian ingest` + `leian build` would (the
+in-domain embedder is trained on that part only); each of the 1,015 held-out facts is then searched
+as a judge's draft through ``service.retrieve`` with the fusion weights zeroed for the single methods.
+Reported: same-charge P@10, graded NDCG@10 and neighbour-median MAE (evaluation/metrics.py) for dense,
+BM25 and hybrid, with the draft's charges read from its text and, separately, given by the judge;
+search latency p50/p95 on the real corpus and on a 100k-case synthetic corpus; embedding throughput.
+
+Run: ``python -m evaluation.search_benchmark [--data-dir ../shared/data] [--work DIR] [--out FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from evaluation.datasets import DEFAULT_CAIL_DIR, cail_label, cail_split, load_cail_pooled
+from evaluation.metrics import encode_labels, retrieval_scores
+from indexing.build import BuildConfig, build_index
+from indexing.db import make_engine
+from indexing.pipeline import ingest
+from indexing.search_index import SearchIndex
+from service.explain import explain
+from service.retrieve import BM25_ONLY, DENSE_ONLY, HYBRID, prepare_draft, retrieve
+
+K = 10
+
+
+def build_corpus(corpus: list[dict], work: Path) -> Path:
+    """Ingest and build the corpus part once; reuse the build when ``work`` already holds it."""
+    marker = work / "indexes" / "CURRENT"
+    if marker.is_file():
+        return work
+    work.mkdir(parents=True, exist_ok=True)
+    src = work / "cail_corpus.jsonl"
+    with src.open("w", encoding="utf-8") as fh:
+        for rec in corpus:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    engine = make_engine(f"sqlite:///{work / 'leian.db'}")
+    ingest([src], engine, work / "quarantine", progress=False)
+    build_index(engine, BuildConfig(data_dir=work))
+    engine.dispose()
+    return work
+
+
+def _percentiles(ms: list[float]) -> dict[str, float]:
+    arr = np.asarray(ms)
+    return {"p50_ms": round(float(np.percentile(arr, 50)), 2), "p95_ms": round(float(np.percentile(arr, 95)), 2),
+            "p99_ms": round(float(np.percentile(arr, 99)), 2)}
+
+
+def run(data_dir: Path, work: Path) -> dict:
+    records = load_cail_pooled(data_dir / "cail2018_sample" if (data_dir / "cail2018_sample").is_dir() else data_dir)
+    corpus, queries = cail_split(records)
+    t0 = time.perf_counter()
+    build_corpus(corpus, work)
+    build_seconds = time.perf_counter() - t0
+    from indexing.artifacts import current_dir
+
+    index = SearchIndex(current_dir(work))
+    # rows -> corpus position: the ingest names CAIL records by file line (source_id "cail_corpus:N")
+    row_labels = [cail_label(corpus[int(r["source_id"].rsplit(":", 1)[1]) - 1]) for r in index.rows]
+    query_labels = [cail_label(q) for q in queries]
+    q_arr, c_arr = encode_labels(query_labels, row_labels)
+
+    variants = {"dense": (DENSE_ONLY, False), "bm25": (BM25_ONLY, False), "hybrid": (HYBRID, False),
+                "hybrid+given_charges": (HYBRID, True)}
+    neighbours = {name: np.full((len(queries), K), -1) for name in variants}
+    latency: list[float] = []
+    for qi, q in enumerate(queries):
+        start = time.perf_counter()
+        draft = prepare_draft(q["fact"], index)
+        hits = retrieve(draft, index, K)
+        for h in hits:
+            explain(draft.record, draft.tokens, index.rows[h.row], index.idf)
+        latency.append((time.perf_counter() - start) * 1000)
+        neighbours["hybrid"][qi, : len(hits)] = [h.row for h in hits]
+        for name, (fusion, given) in variants.items():
+            if name == "hybrid":
+                continue
+            d = draft
+            if given:
+                d = prepare_draft(q["fact"], index, q["meta"]["accusation"])
+            got = retrieve(d, index, K, fusion=fusion)
+            neighbours[name][qi, : len(got)] = [h.row for h in got]
+    quality = {}
+    for name, nb in neighbours.items():
+        s = retrieval_scores(q_arr, c_arr, nb, K)
+        quality[name] = {"p_at_10": round(s.p_at_k, 4), "ndcg_at_10": round(s.ndcg_at_k, 4), "mae_months": round(s.mae, 2),
+                         "n_queries": s.n_queries, "n_mae": s.n_mae}
+    texts = [q["fact"] for q in queries[:300]]
+    t = time.perf_counter()
+    index.embedder.encode(texts, batch_size=64)
+    embed_rate = len(texts) / (time.perf_counter() - t)
+    return {
+        "corpus_cases_indexed": len(index),
+        "queries": len(queries),
+        "build_seconds": round(build_seconds, 1),
+        "quality": quality,
+        "latency_real_corpus": {"cases": len(index), **_percentiles(latency[50:])},
+        "latency_100k_synthetic": synthetic_latency(index, queries[:200], 100_000),
+        "embedding_docs_per_second": round(embed_rate, 1),
+    }
+
+
+def synthetic_latency(index: SearchIndex, queries: list[dict], n: int) -> dict:
+    """Search latency on ``n`` SYNTHETIC cases: recombinations of real ones, never used for quality.
+
+    Each synthetic case mixes two real indexed cases of the same charges: its embedding is the
+    normalized mean of theirs and its tokens are the first half of one case's tokens followed by the
+    second half of the other's. Only speed is measured on it.
+    """
+    from indexing.bm25 import BM25Index
+    from indexing.build import default_faiss_spec
+    from indexing.dense import build_faiss, save_faiss
+
+    rng = np.random.default_rng(0)
+    base = np.asarray(index.embeddings)
+    with (index.directory / "tokens.jsonl").open(encoding="utf-8") as fh:
+        tokens = [json.loads(line) for line in fh]
+    by_charge: dict[str, list[int]] = {}
+    for i, r in enumerate(index.rows):
+        by_charge.setdefault("|".join(r["charges"]), []).append(i)
+    a = rng.integers(0, len(index), n)
+    b = np.array([rng.choice(by_charge["|".join(index.rows[i]["charges"])]) for i in a])
+    emb = base[a] + base[b]
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12
+    toks = [tokens[i][: len(tokens[i]) // 2] + tokens[j][len(tokens[j]) // 2 :] for i, j in zip(a, b, strict=True)]
+    tmp = Path(tempfile.mkdtemp(prefix="leian-synth-"))
+    try:
+        spec = default_faiss_spec(n)
+        t = time.perf_counter()
+        save_faiss(build_faiss(emb.astype(np.float32), spec), tmp / "dense.faiss")
+        np.save(tmp / "embeddings.npy", emb.astype(np.float32))
+        BM25Index.build(toks).save(tmp / "bm25")
+        build_s = time.perf_counter() - t
+        shutil.copytree(index.directory / "embedder", tmp / "embedder")
+        with (tmp / "cases.jsonl").open("w", encoding="utf-8") as fh:
+            for i, j in zip(a, b, strict=True):
+                row = dict(index.rows[i])
+                row["case_id"] = f"synthetic-{i}-{j}"
+                row["flags"] = {**row["flags"], "synthetic": True}
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        (tmp / "manifest.json").write_text(
+            json.dumps({**index.manifest, "version": "synthetic", "cases": n, "faiss": spec}), encoding="utf-8"
+        )
+        synth = SearchIndex(tmp)
+        ms = []
+        for q in queries:
+            start = time.perf_counter()
+            draft = prepare_draft(q["fact"], synth)
+            hits = retrieve(draft, synth, K)
+            for h in hits:
+                explain(draft.record, draft.tokens, synth.rows[h.row], synth.idf)
+            ms.append((time.perf_counter() - start) * 1000)
+        return {"cases": n, "synthetic": True, "faiss": spec, "index_build_seconds": round(build_s, 1), **_percentiles(ms[20:])}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_CAIL_DIR.parent)
+    parser.add_argument("--work", type=Path, default=None, help="keep the corpus build here and reuse it")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    if not (args.data_dir / "cail2018_sample").is_dir():
+        sys.exit(f"search benchmark: {args.data_dir / 'cail2018_sample'} not found (needs ../shared/data)")
+    work = args.work or Path(tempfile.mkdtemp(prefix="leian-bench-"))
+    result = run(args.data_dir, work)
+    text = json.dumps(result, ensure_ascii=False, indent=1)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Embedder: one wrapper for any sentence-transformers model, LeiAn's own in-domain model included.
+
+Why a wrapper: the index, the service and the benchmarks need the same four things from every model
+(load by name or path, encode to L2-normalised float32, dimension, name) and the same failure mode. There
+is no network in court deployments, so loading runs offline: a hub name that is not in the local cache
+fails at once with an :class:`~indexing.errors.ArtifactError` that says what to do, instead of hanging
+on retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from indexing.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+#: Module types LeiAn itself defines; a model directory that uses only these (and the library's own)
+#: is trusted, since the code comes from this installed package, not from the model directory.
+_OWN_MODULE_PREFIX = "indexing."
+_LIBRARY_MODULE_PREFIX = "sentence_transformers."
+
+
+def _custom_module_types(path: Path) -> list[str]:
+    """Module types in a local model directory's ``modules.json`` that are not the library's own."""
+    modules_json = path / "modules.json"
+    if not modules_json.is_file():
+        return []
+    try:
+        modules = json.loads(modules_json.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{modules_json}: unreadable sentence-transformers manifest ({exc})") from exc
+    return [m["type"] for m in modules if not str(m.get("type", "")).startswith(_LIBRARY_MODULE_PREFIX)]
+
+
+class Embedder:
+    """Encode case texts with a sentence-transformers model into L2-normalised float32 vectors.
+
+    Use :meth:`load` to build one; ``name`` is what was asked for (hub name or path), ``dim`` the vector
+    width that indexes built with it must have.
+    """
+
+    def __init__(self, model: SentenceTransformer, name: str) -> None:
+        self.model = model
+        self.name = name
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = get_dim()
+        if dim is None:  # some models only know their width after a forward pass
+            dim = int(model.encode(["维度"], convert_to_numpy=True).shape[1])
+        self.dim = int(dim)
+
+    @classmethod
+    def load(
+        cls, name_or_path: str | Path, *, device: str = "cpu", trust_remote_code: bool | None = None
+    ) -> Embedder:
+        """Load a model directory or a cached hub model, offline.
+
+        Args:
+            name_or_path: A directory saved by sentence-transformers (e.g. by ``leian train-embedder``)
+                or a hub model name already in the local Hugging Face cache.
+            device: Torch device; the default CPU is also the fastest for LeiAn's own bag-of-n-grams model.
+            trust_remote_code: Whether modules outside sentence-transformers may be imported. None (the
+                default) trusts a local directory whose custom modules all come from LeiAn itself
+                (``indexing.*``), and nothing else.
+
+        Raises:
+            ArtifactError: The path does not exist, the hub model is not cached, the directory needs code
+                that was not trusted, or the model fails to load.
+        """
+        # Before the first import of huggingface_hub: it reads these once. local_files_only below covers
+        # the case where it was imported earlier.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        name = str(name_or_path)
+        path = Path(name).expanduser()
+        is_local = path.is_dir()
+        if not is_local and (path.is_absolute() or name.startswith((".", "~")) or path.exists()):
+            raise ArtifactError(f"embedding model directory not found: {path}")
+        if trust_remote_code is None:
+            custom = _custom_module_types(path) if is_local else []
+            trust_remote_code = bool(custom) and all(t.startswith(_OWN_MODULE_PREFIX) for t in custom)
+            if custom and not trust_remote_code:
+                raise ArtifactError(
+                    f"{path}: the model needs custom code ({', '.join(custom)}); load it with "
+                    "trust_remote_code=True only if you trust that directory"
+                )
+
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            model = SentenceTransformer(
+                str(path) if is_local else name,
+                device=device,
+                trust_remote_code=trust_remote_code,
+                local_files_only=True,
+            )
+        except Exception as exc:  # the library raises OSError, ValueError, HF errors...: one message for all
+            where = f"directory {path}" if is_local else f"'{name}' (not a local directory)"
+            hint = (
+                "check that it was saved completely by sentence-transformers"
+                if is_local
+                else "no network is used: download it on a connected machine into the Hugging Face cache "
+                "or save it to a directory and pass that path"
+            )
+            raise ArtifactError(f"cannot load embedding model {where}: {exc}; {hint}") from exc
+        model.eval()
+        return cls(model, name)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        """``(len(texts), dim)`` float32 array of unit-length rows (zero rows stay zero)."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def charge_probabilities(self, texts: Sequence[str], batch_size: int = 256) -> tuple[list[str], np.ndarray] | None:
+        """The charge-set classes and their predicted probabilities, when the model has a charge head.
+
+        LeiAn's own model carries one (see ``indexing.embed_modules``); for other models this is None.
+        It lets retrieval use predicted charges as a filter or boost when the draft names none.
+        """
+        import torch
+
+        first: Any = self.model[0]
+        classes = getattr(first, "charge_classes", None)
+        if not classes or getattr(first, "charge_head", None) is None:
+            return None
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                feats = first.preprocess(list(texts[start : start + batch_size]))
+                out.append(torch.softmax(first(feats)["charge_logits"], dim=-1).numpy())
+        probs = np.concatenate(out) if out else np.zeros((0, len(classes)), dtype=np.float32)
+        return list(classes), probs.astype(np.float32)

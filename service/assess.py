@@ -1,0 +1,138 @@
+"""Sentencing-range comparison for a draft: expected outcome, distribution, deviation of a proposal.
+
+The draft goes through the corpus pipeline, its similar cases come from the same ranking the
+sentencing model was trained with (indexing.neighbours), and the model gives the expected outcome
+and the calibrated deviation level. This module is pure (no database): the routes store alerts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from indexing.errors import ArtifactError, RecordError
+from indexing.neighbours import neighbour_hits, neighbour_months
+from indexing.schema import CaseRecord, Circumstance, Outcome, OutcomeType
+from indexing.search_index import SearchIndex
+from service.explain import EXCERPT_CHARS
+from service.retrieve import prepare_draft
+
+TYPE_ALIASES = {
+    "有期徒刑": OutcomeType.FIXED_TERM, "拘役": OutcomeType.DETENTION, "管制": OutcomeType.SURVEILLANCE,
+    "死刑": OutcomeType.DEATH, "死缓": OutcomeType.DEATH_SUSPENDED, "死刑缓期二年执行": OutcomeType.DEATH_SUSPENDED,
+    "无期徒刑": OutcomeType.LIFE, "单处罚金": OutcomeType.FINE_ONLY, "罚金": OutcomeType.FINE_ONLY,
+    "免予刑事处罚": OutcomeType.EXEMPTION, "无罪": OutcomeType.NOT_GUILTY,
+}
+# Lawful bounds of the principal punishments (刑法 第38/42/45/69/73 条), in months: a proposal outside
+# them is not a deviation to warn about but an input error.
+TERM_BOUNDS = {
+    OutcomeType.FIXED_TERM: (6, 300),
+    OutcomeType.DETENTION: (1, 12),
+    OutcomeType.SURVEILLANCE: (3, 36),
+}
+PROBATION_BOUNDS = {OutcomeType.FIXED_TERM: (12, 60), OutcomeType.DETENTION: (2, 12)}
+SHOWN_CASES = 10
+
+
+def parse_proposed(proposed: dict) -> Outcome:
+    """A proposal from the request, checked against the law's bounds; errors name the field."""
+    raw_type = str(proposed.get("type", "")).strip()
+    try:
+        kind = TYPE_ALIASES.get(raw_type) or OutcomeType(raw_type)
+    except ValueError:
+        allowed = ", ".join([t.value for t in OutcomeType] + list(TYPE_ALIASES))
+        raise RecordError("request", "proposed.type", f"unknown outcome type {raw_type!r}; use one of: {allowed}") from None
+    months = proposed.get("months")
+    if kind in TERM_BOUNDS:
+        lo, hi = TERM_BOUNDS[kind]
+        if months is None:
+            raise RecordError("request", "proposed.months", f"{kind.value} needs months")
+        if not lo <= months <= hi:
+            raise RecordError("request", "proposed.months", f"{kind.value} must be {lo}–{hi} months by law, got {months}")
+    elif months not in (None, 0):
+        raise RecordError("request", "proposed.months", f"{kind.value} takes no months")
+    probation = proposed.get("probation_months") or None
+    if probation is not None:
+        if kind not in PROBATION_BOUNDS:
+            raise RecordError("request", "proposed.probation_months", f"{kind.value} cannot be suspended")
+        if kind == OutcomeType.FIXED_TERM and months > 36:
+            raise RecordError("request", "proposed.probation_months", "only terms of up to 3 years can be suspended (刑法第72条)")
+        lo, hi = PROBATION_BOUNDS[kind]
+        if not lo <= probation <= hi:
+            raise RecordError("request", "proposed.probation_months", f"probation for {kind.value} must be {lo}–{hi} months")
+        if probation < (months or 0):
+            raise RecordError("request", "proposed.probation_months", "probation may not be shorter than the term (刑法第73条)")
+    fine = proposed.get("fine")
+    return Outcome(type=kind, months=float(months) if kind in TERM_BOUNDS else None,
+                   probation_months=float(probation) if probation else None,
+                   fine_yuan=float(fine) if fine is not None else None)
+
+
+def _record_of(row: dict) -> CaseRecord:
+    return CaseRecord.model_validate({k: v for k, v in row.items() if k in CaseRecord.model_fields})
+
+
+def distribution(months: list[float]) -> dict:
+    """The similar cases' sentences, raw and binned, for a chart."""
+    if not months:
+        return {"months": [], "bins": []}
+    edges = np.histogram_bin_edges(months, bins=min(12, max(3, len(set(months)))))
+    counts, edges = np.histogram(months, bins=edges)
+    return {
+        "months": sorted(months),
+        "bins": [{"from": round(float(a), 1), "to": round(float(b), 1), "count": int(c)}
+                 for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)],
+    }
+
+
+def assess(
+    index: SearchIndex,
+    text: str,
+    *,
+    charges: list[str] | None = None,
+    circumstances: list[str] | None = None,
+    proposed: Outcome | None = None,
+) -> dict:
+    """Expected outcome for a draft and, with a proposal, its calibrated deviation."""
+    model = index.sentencing
+    if model is None:
+        reason = (index.manifest.get("sentencing") or {}).get("reason", "no sentencing model in this index")
+        raise ArtifactError(f"sentencing model unavailable: {reason}; rebuild with a larger corpus")
+    draft = prepare_draft(text, index, charges)
+    record = draft.record
+    if circumstances is not None:
+        try:
+            record = record.model_copy(update={"circumstances": [Circumstance(c) for c in circumstances]})
+        except ValueError:
+            allowed = "、".join(c.value for c in Circumstance)
+            raise RecordError("request", "circumstances", f"unknown circumstance in {circumstances}; use: {allowed}") from None
+        draft = type(draft)(record=record, tokens=draft.tokens, vector=draft.vector, charges_given=draft.charges_given)
+    hits = neighbour_hits(draft, index)
+    rows = [index.rows[h.row] for h in hits]
+    months = neighbour_months(rows)
+    expected = model.predict(record, months)
+    deviation = None
+    if proposed is not None:
+        dev = model.deviation(record, months, proposed, neighbours=[_record_of(r) for r in rows])
+        deviation = dev.model_dump(mode="json", exclude={"expected"})
+        if dev.threshold is not None:
+            deviation["false_alarm_rate"] = dev.threshold.measured_false_alarm
+    return {
+        "expected": expected.model_dump(mode="json"),
+        "deviation": deviation,
+        "distribution": distribution(months),
+        "similar_cases": [
+            {
+                "case_id": r["case_id"], "score": round(h.score, 4), "charges": r["charges"], "outcome": r["outcome"],
+                "court": r["court"], "date": r["date"], "circumstances": r["circumstances"],
+                "facts_excerpt": (r["facts"] or "")[:EXCERPT_CHARS],
+            }
+            for h, r in list(zip(hits, rows, strict=True))[:SHOWN_CASES]
+        ],
+        "draft": {
+            "charges": record.charges,
+            "charges_source": "given" if draft.charges_given else "extracted",
+            "circumstances": [c.value for c in record.circumstances],
+            "quantities": record.quantities.model_dump(mode="json"),
+        },
+        "index_version": index.version,
+    }

@@ -1,0 +1,69 @@
+"""/v1/alerts and /v1/stats: deviation alerts for trial managers, and statistics."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from service.deps import EngineDep
+from service.schemas import AlertOut, AlertsOut, AlertUpdate, StatsOut
+from service.store import acknowledge, deviation_stats, get_alert, list_alerts, sentencing_stats
+
+router = APIRouter(tags=["alerts"])
+
+
+def _out(row: dict) -> dict:
+    return {**row, **{k: row[k].isoformat() if row.get(k) else None for k in ("created_at", "acknowledged_at")}}
+
+
+@router.get("/alerts", response_model=AlertsOut)
+def alerts(
+    engine: EngineDep,
+    court: Annotated[str | None, Query(max_length=200)] = None,
+    charge: Annotated[str | None, Query(max_length=100)] = None,
+    level: Annotated[str | None, Query(pattern="^(warning|severe)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(open|acknowledged)$")] = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    """Deviation alerts, newest first, filtered and paged."""
+    rows, total = list_alerts(engine, limit=limit, offset=offset, court=court, charge=charge, level=level,
+                              status=status, date_from=date_from, date_to=date_to)
+    return {"data": [_out(r) for r in rows], "count": total}
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertOut)
+def alert(alert_id: str, engine: EngineDep) -> dict:
+    """One alert."""
+    row = get_alert(engine, alert_id=alert_id)
+    if row is None:
+        raise HTTPException(404, f"no alert {alert_id!r}")
+    return _out(row)
+
+
+@router.patch("/alerts/{alert_id}", response_model=AlertOut)
+def update_alert(alert_id: str, body: AlertUpdate, engine: EngineDep) -> dict:
+    """Acknowledge an alert with its resolution (justified or corrected) and a note."""
+    row = acknowledge(engine, alert_id=alert_id, resolution=body.resolution, note=body.note, by=body.by)
+    if row is None:
+        raise HTTPException(404, f"no alert {alert_id!r}")
+    return _out(row)
+
+
+@router.get("/stats", response_model=StatsOut)
+def stats(
+    engine: EngineDep,
+    group_by: Annotated[str, Query(pattern="^(charge|court|month)$")] = "charge",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> dict:
+    """Deviation rates of assessed proposals and sentencing statistics of the corpus, per group."""
+    return {
+        "group_by": group_by,
+        "deviation": deviation_stats(engine, group_by=group_by, date_from=date_from, date_to=date_to),
+        "sentencing": sentencing_stats(engine, group_by=group_by),
+    }

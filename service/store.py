@@ -1,0 +1,206 @@
+"""Assessments and deviation alerts, in the same database as the case store.
+
+Every assessment that carried a proposed sentence is recorded (without its text: only charges, the
+proposal, the expected range and the level), because deviation *rates* need the denominator. Those at
+warning level or above are also alerts, which trial managers list, filter and acknowledge. Functions
+take the engine from the caller and keyword-only arguments; a miss returns None (routes pick statuses).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    select,
+    update,
+)
+
+metadata = MetaData()
+
+ALERT_LEVELS = ("warning", "severe")
+
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("court", String(200), index=True),
+    Column("judge_id", String(100)),
+    Column("case_ref", String(200)),
+    Column("charge", String(100), index=True),  # main charge, for grouping
+    Column("charges", JSON, nullable=False),
+    Column("proposed", JSON, nullable=False),
+    Column("proposed_months", Float),
+    Column("expected", JSON, nullable=False),
+    Column("level", String(16), nullable=False, index=True),
+    Column("reasons", JSON, nullable=False),
+    Column("threshold", JSON),
+    Column("index_version", String(64)),
+    # alert workflow (only meaningful for level in ALERT_LEVELS)
+    Column("status", String(16), index=True),  # open / acknowledged
+    Column("resolution", String(16)),  # justified / corrected
+    Column("resolution_note", Text),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledged_by", String(100)),
+)
+
+
+def ensure_tables(engine: Engine) -> None:
+    metadata.create_all(engine)
+
+
+def record_assessment(engine: Engine, *, values: dict[str, Any]) -> dict:
+    """Store one assessment with a proposal; it is an open alert when its level is warning or above."""
+    row = {
+        "id": uuid.uuid4().hex,
+        "created_at": datetime.now(UTC),
+        "status": "open" if values["level"] in ALERT_LEVELS else None,
+        **values,
+    }
+    with engine.begin() as conn:
+        conn.execute(assessments.insert().values(**row))
+    return row
+
+
+def _alert_filters(
+    *, court: str | None, charge: str | None, level: str | None, status: str | None,
+    date_from: date | None, date_to: date | None,
+) -> list:
+    cond = [assessments.c.level.in_(ALERT_LEVELS)]
+    if court:
+        cond.append(assessments.c.court == court)
+    if charge:
+        cond.append(assessments.c.charge == charge)
+    if level:
+        cond.append(assessments.c.level == level)
+    if status:
+        cond.append(assessments.c.status == status)
+    if date_from:
+        cond.append(assessments.c.created_at >= datetime.combine(date_from, datetime.min.time(), UTC))
+    if date_to:
+        cond.append(assessments.c.created_at < datetime.combine(date_to + timedelta(days=1), datetime.min.time(), UTC))
+    return cond
+
+
+def list_alerts(engine: Engine, *, limit: int, offset: int, **filters: Any) -> tuple[list[dict], int]:
+    """Alerts newest first, and how many match in all (for paging)."""
+    cond = and_(*_alert_filters(**filters))
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(assessments).where(cond)).scalar_one()
+        rows = conn.execute(
+            select(assessments).where(cond).order_by(assessments.c.created_at.desc(), assessments.c.id).limit(limit).offset(offset)
+        ).mappings().all()
+    return [dict(r) for r in rows], int(total)
+
+
+def get_alert(engine: Engine, *, alert_id: str) -> dict | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(assessments).where(and_(assessments.c.id == alert_id, assessments.c.level.in_(ALERT_LEVELS)))
+        ).mappings().first()
+    return dict(row) if row else None
+
+
+def acknowledge(engine: Engine, *, alert_id: str, resolution: str, note: str | None, by: str | None) -> dict | None:
+    """Mark an alert acknowledged with its resolution; None when no such alert exists."""
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(assessments)
+            .where(and_(assessments.c.id == alert_id, assessments.c.level.in_(ALERT_LEVELS)))
+            .values(status="acknowledged", resolution=resolution, resolution_note=note,
+                    acknowledged_at=datetime.now(UTC), acknowledged_by=by)
+        )
+    if not done.rowcount:
+        return None
+    return get_alert(engine, alert_id=alert_id)
+
+
+def deviation_stats(engine: Engine, *, group_by: str, date_from: date | None = None, date_to: date | None = None) -> list[dict]:
+    """Per group: assessments, alerts, deviation rate, and the proposals' median-ish sentence figures."""
+    key = {
+        "charge": assessments.c.charge,
+        "court": assessments.c.court,
+        "month": func.substr(func.cast(assessments.c.created_at, String), 1, 7),
+    }[group_by]
+    cond = _alert_filters(court=None, charge=None, level=None, status=None, date_from=date_from, date_to=date_to)[1:]
+    is_alert = assessments.c.level.in_(ALERT_LEVELS)
+    query = (
+        select(
+            key.label("group"),
+            func.count().label("assessments"),
+            func.sum(func.cast(is_alert, Float)).label("alerts"),
+            func.sum(func.cast(assessments.c.level == "notice", Float)).label("notices"),
+            func.sum(func.cast(assessments.c.resolution == "justified", Float)).label("justified"),
+            func.sum(func.cast(assessments.c.resolution == "corrected", Float)).label("corrected"),
+            func.avg(assessments.c.proposed_months).label("mean_proposed_months"),
+        )
+        .where(and_(*cond) if cond else True)
+        .group_by(key)
+        .order_by(key)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    out = []
+    for r in rows:
+        n = int(r["assessments"])
+        alerts = int(r["alerts"] or 0)
+        out.append({
+            "group": r["group"] or "(unknown)",
+            "assessments": n,
+            "alerts": alerts,
+            "notices": int(r["notices"] or 0),
+            "deviation_rate": round(alerts / n, 4) if n else 0.0,
+            "justified": int(r["justified"] or 0),
+            "corrected": int(r["corrected"] or 0),
+            "mean_proposed_months": round(float(r["mean_proposed_months"]), 1) if r["mean_proposed_months"] is not None else None,
+        })
+    return out
+
+
+def sentencing_stats(engine: Engine, *, group_by: str, min_cases: int = 5) -> list[dict]:
+    """Sentences in the case store per charge, court or year (the corpus's dates are judgment years).
+
+    Flagged cases (duplicates, overturned, superseded, synthetic) are left out, as for the model.
+    """
+    from statistics import median
+
+    from indexing.db import cases
+
+    query = select(cases.c.charges, cases.c.court, cases.c.year, cases.c.months, cases.c.outcome_type).where(
+        and_(cases.c.duplicate_of.is_(None), cases.c.overturned.is_(False), cases.c.superseded.is_(False),
+             cases.c.synthetic.is_(False), cases.c.outcome_type.is_not(None))
+    )
+    groups: dict[str, dict] = {}
+    with engine.connect() as conn:
+        for charges, court, year, months, outcome_type in conn.execute(query):
+            key = {"charge": (charges.strip("|").split("|")[0] if charges else None),
+                   "court": court, "month": str(year) if year else None}[group_by] or "(unknown)"
+            g = groups.setdefault(key, {"cases": 0, "months": [], "types": {}})
+            g["cases"] += 1
+            g["types"][outcome_type] = g["types"].get(outcome_type, 0) + 1
+            if outcome_type in ("fixed_term", "detention", "surveillance") and months is not None:
+                g["months"].append(months)
+    out = []
+    for key, g in sorted(groups.items(), key=lambda kv: -kv[1]["cases"]):
+        if g["cases"] < min_cases:
+            continue
+        m = sorted(g["months"])
+        out.append({
+            "group": key, "cases": g["cases"], "outcome_types": g["types"],
+            "median_months": median(m) if m else None,
+            "p25_months": m[len(m) // 4] if m else None, "p75_months": m[(3 * len(m)) // 4] if m else None,
+        })
+    return out
