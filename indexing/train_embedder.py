@@ -57,7 +57,7 @@ class EmbedderRecipe:
 
     dim: int = 256
     min_df: int = 2
-    max_vocab: int | None = None
+    max_vocab: int | None = 100_000  # bounds the model size on big corpora (~1 MB per 1k tokens at dim 256)
     magnitude_boost: float = 4.0
     charge_c: float = 10.0
     severity_alpha: float = 0.3
@@ -142,6 +142,10 @@ def train_embedder(
     t0 = time.perf_counter()
 
     vocab, df = build_vocab(texts, min_df=cfg.min_df, max_size=cfg.max_vocab)
+    if len(vocab) <= cfg.dim and cfg.min_df > 1:  # a tiny corpus: keep the tokens seen once as well
+        vocab, df = build_vocab(texts, min_df=1, max_size=cfg.max_vocab)
+    if len(vocab) <= cfg.dim:
+        raise ValueError(f"dim={cfg.dim} needs more than {cfg.dim} distinct tokens; the texts have {len(vocab)}")
     idf = np.log((1 + len(texts)) / (1 + df)) + 1.0
     is_magnitude = np.array([t.startswith(MAGNITUDE_PREFIX) for t in vocab])
     token_weights = np.where(is_magnitude, idf * cfg.magnitude_boost, idf).astype(np.float32)

@@ -124,6 +124,29 @@ def build(
               f"FAISS {manifest['faiss']}, {manifest['seconds']} s)")
 
 
+@app.command("train-embedder")
+def train_embedder_cmd(
+    out: Annotated[Path, typer.Argument(help="Directory to write the sentence-transformers model to")],
+    data_dir: DataDirOpt = None,
+    epochs: Annotated[int | None, typer.Option(help="Contrastive polish epochs (0: statistics only)")] = None,
+    seed: int = 13,
+) -> None:
+    """Train LeiAn's in-domain embedder on the stored cases and save it (usable as --embedder OUT)."""
+    from indexing.build import indexable
+    from indexing.db import iter_cases
+    from indexing.train_embedder import train_embedder
+
+    _settings, engine = _engine(data_dir)
+    records = [r for r in iter_cases(engine) if indexable(r, include_synthetic=False)]
+    if len(records) < 50:
+        _fail(f"only {len(records)} stored cases with facts: ingest a corpus first (leian ingest)")
+    kwargs = {"epochs": epochs} if epochs is not None else {}
+    train_embedder([r.facts for r in records], [r.charges for r in records], [r.articles for r in records],
+                   [r.outcome.months if r.outcome else None for r in records], out, seed=seed,
+                   dim=min(256, len(records) - 1), **kwargs)
+    err.print(f"[green]saved[/] {out} (trained on {len(records)} cases); use it with `leian build --embedder {out}`")
+
+
 def _load_index(data_dir: Path | None):  # type: ignore[no-untyped-def]
     from indexing.artifacts import current_dir
     from indexing.errors import LeiAnError
@@ -220,12 +243,71 @@ def serve(
 REPO_SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 
 
+DEMO_DRAFT = "lecard_v1_sample.jsonl"
+
+
 @app.command()
-def demo(data_dir: DataDirOpt = None) -> None:
-    """The main job on the embedded default: ingest the bundled real samples and print the report."""
+def demo(
+    data_dir: DataDirOpt = None,
+    serve_after: Annotated[bool, typer.Option("--serve", help="Serve the API on 127.0.0.1:8000 afterwards")] = False,
+) -> None:
+    """The main job on the embedded default: ingest the bundled samples, build, search, assess."""
     if not REPO_SAMPLES.is_dir():
         _fail(f"{REPO_SAMPLES} not found: run demo from a LeiAn source checkout")
     ingest([REPO_SAMPLES], data_dir=data_dir, json_out=False, quiet=False)
+    build(data_dir=data_dir, embedder=None, faiss_spec=None, incremental=False, epochs=None)
+    first = json.loads((REPO_SAMPLES / DEMO_DRAFT).read_text(encoding="utf-8").splitlines()[0])
+    Console().rule("example search: a real 危险驾驶 fact paragraph from LeCaRD")
+    search(text=first["q"], file=None, k=5, charge=None, data_dir=data_dir, json_out=False)
+    Console().rule("example assessment of a proposed sentence: 拘役 5 months")
+    assess(text=first["q"], file=None, charge=["危险驾驶"], proposed_type="detention", months=5.0,
+           probation_months=None, data_dir=data_dir, json_out=False)
+    if serve_after:
+        serve(data_dir=data_dir, host="127.0.0.1", port=8000)
+    else:
+        err.print("next: [bold]leian serve --data-dir ...[/] for the HTTP API (docs at http://127.0.0.1:8000/docs)")
+
+
+@app.command()
+def assess(
+    text: Annotated[str | None, typer.Argument(help="Draft facts; '-' or nothing reads stdin")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the draft from a UTF-8 file")] = None,
+    charge: Annotated[list[str] | None, typer.Option("--charge", "-c", help="Charge (repeatable)")] = None,
+    proposed_type: Annotated[str | None, typer.Option("--type", help="Proposed outcome: fixed_term, detention, … or 有期徒刑, 拘役 …")] = None,
+    months: Annotated[float | None, typer.Option(help="Proposed term in months")] = None,
+    probation_months: Annotated[float | None, typer.Option("--probation", help="Proposed probation in months")] = None,
+    data_dir: DataDirOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the API's JSON response")] = False,
+) -> None:
+    """Expected sentence range for a draft and the calibrated deviation of a proposed sentence."""
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    body: dict = {"text": _read_text(text, file), "charges": charge or None}
+    if proposed_type:
+        body["proposed"] = {"type": proposed_type, "months": months, "probation_months": probation_months}
+    resp = TestClient(create_app(get_settings(data_dir=data_dir))).post("/v1/assess", json=body)
+    if resp.status_code != 200:
+        problem = resp.json()
+        _fail(f"{problem.get('field', '')}: {problem.get('detail', resp.text)}")
+    data = resp.json()
+    if json_out:
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    console = Console()
+    e = data["expected"]
+    console.print(f"expected: {e['outcome_type']}, median {e['median_months']} months, 80% range {e['range_80']}, "
+                  f"95% range {e['range_95']} (from {e['n_neighbours']} similar cases, calibration group {e['group']})")
+    dev = data["deviation"]
+    if dev:
+        th = dev["threshold"] or {}
+        console.print(f"deviation: [bold]{dev['level']}[/] (threshold group {th.get('group')}, n={th.get('n')}, "
+                      f"measured false-alarm rate {th.get('measured_false_alarm')})")
+        for reason in dev["reasons"]:
+            console.print(f"  - {reason}")
+        if data.get("alert_id"):
+            console.print(f"stored as alert {data['alert_id']}")
 
 
 if __name__ == "__main__":

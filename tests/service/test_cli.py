@@ -62,3 +62,15 @@ def test_search_without_index_says_to_build(tmp_path: Path) -> None:
     done = run("search", "被告人张某盗窃他人财物", data_dir=tmp_path)
     assert done.returncode != 0
     assert "leian build" in done.stderr
+
+
+def test_train_embedder_saves_a_loadable_sentence_transformers_model(tmp_path: Path) -> None:
+    sources = [SAMPLES / "judge_sample.jsonl", SAMPLES / "lecard_v1_sample.jsonl"]
+    assert run("ingest", *map(str, sources), "-q", data_dir=tmp_path).returncode == 0
+    out = tmp_path / "model"
+    done = run("train-embedder", str(out), "--epochs", "0", data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    from indexing.embed import Embedder
+
+    vectors = Embedder.load(str(out)).encode(["被告人醉酒驾驶机动车", "被告人盗窃他人财物"])
+    assert vectors.shape[0] == 2 and abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-4
