@@ -58,6 +58,16 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
             "p99_ms": round(float(np.percentile(arr, 99)), 2)}
 
 
+def timed_search(text: str, index: SearchIndex) -> tuple:
+    """One search as the API runs it (draft pipeline, ranking, explanations) and its milliseconds."""
+    start = time.perf_counter()
+    draft = prepare_draft(text, index)
+    hits = retrieve(draft, index, K)
+    for h in hits:
+        explain(draft.record, draft.tokens, index.rows[h.row], index.idf)
+    return draft, hits, (time.perf_counter() - start) * 1000
+
+
 def run(data_dir: Path, work: Path) -> dict:
     records = load_cail_pooled(data_dir / "cail2018_sample" if (data_dir / "cail2018_sample").is_dir() else data_dir)
     corpus, queries = cail_split(records)
@@ -82,12 +92,8 @@ def run(data_dir: Path, work: Path) -> dict:
     latency: list[float] = []
     given_drafts: dict = {}
     for qi, q in enumerate(queries):
-        start = time.perf_counter()
-        draft = prepare_draft(q["fact"], index)
-        hits = retrieve(draft, index, K)
-        for h in hits:
-            explain(draft.record, draft.tokens, index.rows[h.row], index.idf)
-        latency.append((time.perf_counter() - start) * 1000)
+        draft, hits, ms = timed_search(q["fact"], index)
+        latency.append(ms)
         neighbours["hybrid"][qi, : len(hits)] = [h.row for h in hits]
         for name, (fusion, given) in variants.items():
             if name == "hybrid":
@@ -160,12 +166,7 @@ def synthetic_latency(index: SearchIndex, queries: list[dict], n: int) -> dict:
         synth = SearchIndex(tmp)
         ms = []
         for q in queries:
-            start = time.perf_counter()
-            draft = prepare_draft(q["fact"], synth)
-            hits = retrieve(draft, synth, K)
-            for h in hits:
-                explain(draft.record, draft.tokens, synth.rows[h.row], synth.idf)
-            ms.append((time.perf_counter() - start) * 1000)
+            ms.append(timed_search(q["fact"], synth)[2])
         return {"cases": n, "synthetic": True, "faiss": spec, "index_build_seconds": round(build_s, 1), **_percentiles(ms[20:]),
                 "approximate_indexes": ann}
     finally:

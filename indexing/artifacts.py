@@ -47,9 +47,10 @@ def temp_dir_for(data_dir: Path, version: str) -> Path:
     return path
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(names: tuple[str, ...] = _LIBRARIES) -> dict[str, str]:
+    """Installed versions of ``names`` (and Python), recorded beside artifacts to detect drift."""
     out = {"python": platform.python_version()}
-    for name in _LIBRARIES:
+    for name in names:
         try:
             out[name] = importlib_metadata.version(name)
         except importlib_metadata.PackageNotFoundError:

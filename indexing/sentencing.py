@@ -46,13 +46,11 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -414,13 +412,9 @@ def _percentile_of(value: float, quantiles: Sequence[float]) -> float:
 
 def library_versions() -> dict[str, str]:
     """Versions the estimators were pickled with (joblib files are only safe with the same ones)."""
-    out = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            out[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            continue
-    return out
+    from indexing.artifacts import library_versions as versions_of
+
+    return versions_of(_LIBRARIES)
 
 
 # --------------------------------------------------------------------------------------------------
