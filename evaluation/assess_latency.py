@@ -1,0 +1,46 @@
+"""Latency of a full sentencing assessment (draft pipeline, neighbours, model, deviation) on a built index.
+
+Run: ``python -m evaluation.assess_latency INDEX_DATA_DIR [--n 200]`` where the data dir holds a build
+(e.g. the one ``evaluation.search_benchmark --work DIR`` leaves behind). Queries are held-out CAIL facts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from evaluation.datasets import DEFAULT_CAIL_DIR, cail_split, load_cail_pooled
+from indexing.artifacts import current_dir
+from indexing.schema import Outcome, OutcomeType
+from indexing.search_index import SearchIndex
+from service.assess import assess
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--cail", type=Path, default=DEFAULT_CAIL_DIR)
+    parser.add_argument("--n", type=int, default=200)
+    args = parser.parse_args()
+    if not args.cail.is_dir():
+        sys.exit(f"assess_latency: {args.cail} not found (needs ../shared/data)")
+    index = SearchIndex(current_dir(args.data_dir))
+    _corpus, queries = cail_split(load_cail_pooled(args.cail))
+    proposal = Outcome(type=OutcomeType.FIXED_TERM, months=24.0)
+    ms = []
+    for q in queries[: args.n]:
+        start = time.perf_counter()
+        assess(index, q["fact"], proposed=proposal)
+        ms.append((time.perf_counter() - start) * 1000)
+    arr = np.asarray(ms[20:])
+    print(json.dumps({"cases": len(index), "assessments": len(arr), "p50_ms": round(float(np.percentile(arr, 50)), 1),
+                      "p95_ms": round(float(np.percentile(arr, 95)), 1), "p99_ms": round(float(np.percentile(arr, 99)), 1)}))
+
+
+if __name__ == "__main__":
+    main()
