@@ -297,13 +297,17 @@ def assess(
         return
     console = Console()
     e = data["expected"]
-    console.print(f"expected: {e['outcome_type']}, median {e['median_months']} months, 80% range {e['range_80']}, "
-                  f"95% range {e['range_95']} (from {e['n_neighbours']} similar cases, calibration group {e['group']})")
+    def rng(r: list | None) -> str:
+        return f"{r[0]:.1f}–{r[1]:.1f}" if r else "–"
+
+    median = f"{e['median_months']:.1f}" if e["median_months"] is not None else "–"
+    console.print(f"expected: {e['outcome_type']}, median {median} months, 80% range {rng(e['range_80'])}, "
+                  f"95% range {rng(e['range_95'])} (from {e['n_neighbours']} similar cases, calibration group {e['group']})")
     dev = data["deviation"]
     if dev:
         th = dev["threshold"] or {}
         console.print(f"deviation: [bold]{dev['level']}[/] (threshold group {th.get('group')}, n={th.get('n')}, "
-                      f"measured false-alarm rate {th.get('measured_false_alarm')})")
+                      f"measured false-alarm rate {th.get('measured_false_alarm', 0):.1%})")
         for reason in dev["reasons"]:
             console.print(f"  - {reason}")
         if data.get("alert_id"):
