@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,20 +27,34 @@ def main() -> None:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--cail", type=Path, default=DEFAULT_CAIL_DIR)
     parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--synthetic", type=int, default=0, help="also measure on this many SYNTHETIC cases")
     args = parser.parse_args()
     if not args.cail.is_dir():
         sys.exit(f"assess_latency: {args.cail} not found (needs ../shared/data)")
     index = SearchIndex(current_dir(args.data_dir))
     _corpus, queries = cail_split(load_cail_pooled(args.cail))
+    texts = [q["fact"] for q in queries[: args.n]]
+    out = {"real": timed_assessments(index, texts)}
+    if args.synthetic:
+        from evaluation.search_benchmark import make_synthetic_index
+
+        with tempfile.TemporaryDirectory(prefix="leian-synth-") as tmp:
+            info = make_synthetic_index(index, args.synthetic, Path(tmp))
+            info.pop("embeddings")
+            out["synthetic"] = {**info, **timed_assessments(SearchIndex(Path(tmp)), texts)}
+    print(json.dumps(out))
+
+
+def timed_assessments(index: SearchIndex, texts: list[str]) -> dict:
     proposal = Outcome(type=OutcomeType.FIXED_TERM, months=24.0)
     ms = []
-    for q in queries[: args.n]:
+    for text in texts:
         start = time.perf_counter()
-        assess(index, q["fact"], proposed=proposal)
+        assess(index, text, proposed=proposal)
         ms.append((time.perf_counter() - start) * 1000)
     arr = np.asarray(ms[20:])
-    print(json.dumps({"cases": len(index), "assessments": len(arr), "p50_ms": round(float(np.percentile(arr, 50)), 1),
-                      "p95_ms": round(float(np.percentile(arr, 95)), 1), "p99_ms": round(float(np.percentile(arr, 99)), 1)}))
+    return {"cases": len(index), "assessments": len(arr), "p50_ms": round(float(np.percentile(arr, 50)), 1),
+            "p95_ms": round(float(np.percentile(arr, 95)), 1), "p99_ms": round(float(np.percentile(arr, 99)), 1)}
 
 
 if __name__ == "__main__":

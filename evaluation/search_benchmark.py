@@ -121,12 +121,13 @@ def run(data_dir: Path, work: Path) -> dict:
     }
 
 
-def synthetic_latency(index: SearchIndex, queries: list[dict], n: int) -> dict:
-    """Search latency on ``n`` SYNTHETIC cases: recombinations of real ones, never used for quality.
+def make_synthetic_index(index: SearchIndex, n: int, directory: Path) -> dict:
+    """Write a SYNTHETIC index of ``n`` cases into ``directory``: recombinations of real ones.
 
     Each synthetic case mixes two real indexed cases of the same charges: its embedding is the
     normalized mean of theirs and its tokens are the first half of one case's tokens followed by the
-    second half of the other's. Only speed is measured on it.
+    second half of the other's; its display row (outcome included) is the first case's, flagged
+    synthetic. The embedder and sentencing model are the real index's. Only speed is measured on it.
     """
     from indexing.bm25 import BM25Index
     from indexing.build import default_faiss_spec
@@ -143,32 +144,39 @@ def synthetic_latency(index: SearchIndex, queries: list[dict], n: int) -> dict:
     b = np.array([rng.choice(by_charge["|".join(index.rows[i]["charges"])]) for i in a])
     emb = base[a] + base[b]
     emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12
+    emb = emb.astype(np.float32)
     toks = [tokens[i][: len(tokens[i]) // 2] + tokens[j][len(tokens[j]) // 2 :] for i, j in zip(a, b, strict=True)]
+    spec = default_faiss_spec(n)
+    t = time.perf_counter()
+    save_faiss(build_faiss(emb, spec), directory / "dense.faiss")
+    np.save(directory / "embeddings.npy", emb)
+    BM25Index.build(toks).save(directory / "bm25")
+    build_s = time.perf_counter() - t
+    for part in ("embedder", "sentencing"):
+        if (index.directory / part).is_dir():
+            shutil.copytree(index.directory / part, directory / part)
+    with (directory / "cases.jsonl").open("w", encoding="utf-8") as fh:
+        for i, j in zip(a, b, strict=True):
+            row = dict(index.rows[i])
+            row["case_id"] = f"synthetic-{i}-{j}"
+            row["flags"] = {**row["flags"], "synthetic": True}
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    (directory / "manifest.json").write_text(
+        json.dumps({**index.manifest, "version": "synthetic", "cases": n, "faiss": spec}), encoding="utf-8"
+    )
+    return {"cases": n, "synthetic": True, "faiss": spec, "index_build_seconds": round(build_s, 1), "embeddings": emb}
+
+
+def synthetic_latency(index: SearchIndex, queries: list[dict], n: int) -> dict:
+    """Search latency on ``n`` SYNTHETIC cases (see make_synthetic_index), plus the ANN comparison."""
     tmp = Path(tempfile.mkdtemp(prefix="leian-synth-"))
     try:
-        spec = default_faiss_spec(n)
-        t = time.perf_counter()
-        save_faiss(build_faiss(emb.astype(np.float32), spec), tmp / "dense.faiss")
-        np.save(tmp / "embeddings.npy", emb.astype(np.float32))
-        BM25Index.build(toks).save(tmp / "bm25")
-        build_s = time.perf_counter() - t
-        shutil.copytree(index.directory / "embedder", tmp / "embedder")
-        with (tmp / "cases.jsonl").open("w", encoding="utf-8") as fh:
-            for i, j in zip(a, b, strict=True):
-                row = dict(index.rows[i])
-                row["case_id"] = f"synthetic-{i}-{j}"
-                row["flags"] = {**row["flags"], "synthetic": True}
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        (tmp / "manifest.json").write_text(
-            json.dumps({**index.manifest, "version": "synthetic", "cases": n, "faiss": spec}), encoding="utf-8"
-        )
-        ann = ann_comparison(emb.astype(np.float32), np.stack([index.embedder.encode([q["fact"]])[0] for q in queries[:100]]))
-        synth = SearchIndex(tmp)
-        ms = []
-        for q in queries:
-            ms.append(timed_search(q["fact"], synth)[2])
-        return {"cases": n, "synthetic": True, "faiss": spec, "index_build_seconds": round(build_s, 1), **_percentiles(ms[20:]),
-                "approximate_indexes": ann}
+        info = make_synthetic_index(index, n, tmp)
+        emb = info.pop("embeddings")
+        ann = ann_comparison(emb, np.stack([index.embedder.encode([q["fact"]])[0] for q in queries[:100]]))
+        synth = SearchIndex(tmp, with_sentencing=False)
+        ms = [timed_search(q["fact"], synth)[2] for q in queries]
+        return {**info, **_percentiles(ms[20:]), "approximate_indexes": ann}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
