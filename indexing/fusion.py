@@ -107,6 +107,13 @@ def retrieve(
     lexical = index.bm25_candidates(draft.tokens, CANDIDATES, mask)
     if mask is not None:
         dense = {r: s for r, s in dense.items() if mask[r]}
+    if draft.charges_given and fusion.given_charge:
+        # the judge's charges may be rare in the corpus: their cases join the pool even when neither
+        # method's global top-N reaches them (scored exactly over the cases with those charges)
+        same = index.mask(Filters(charges=list(draft.record.charges)))
+        if mask is not None and same is not None:
+            same &= mask
+        dense.update(index.dense_candidates(draft.vector, CANDIDATES, same))
     candidates = set(dense) | set(lexical)
     if not candidates:
         return []

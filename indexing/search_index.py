@@ -51,8 +51,17 @@ class SearchIndex:
         self.embedder = Embedder.load(str(directory / "embedder"))
         self.version = self.manifest["version"]
         self.row_of = {row["case_id"]: i for i, row in enumerate(self.rows)}
-        self._charges = [set(r["charges"]) for r in self.rows]
+        # filters are vectorized: an inverted list per charge and one array per filterable column
+        rows_of_charge: dict[str, list[int]] = {}
+        for i, r in enumerate(self.rows):
+            for charge in r["charges"]:
+                rows_of_charge.setdefault(charge, []).append(i)
+        self._rows_of_charge = {c: np.array(v) for c, v in rows_of_charge.items()}
+        self._columns = {key: np.array([r[key] or "" for r in self.rows], dtype=object)
+                         for key in ("court_level", "province", "case_type")}
         self._years = np.array([r["year"] or 0 for r in self.rows])
+        self._flagged = np.array([bool(r["flags"]["overturned"] or r["flags"]["superseded"] or r["flags"]["near_duplicate_of"])
+                                  for r in self.rows])
         self._doc_freq = self._document_frequencies()
         self.sentencing = None
         if with_sentencing and (directory / "sentencing").is_dir():
@@ -80,20 +89,21 @@ class SearchIndex:
             return None
         keep = np.ones(len(self.rows), dtype=bool)
         if filters.charges:
-            wanted = set(filters.charges)
-            keep &= np.array([bool(c & wanted) for c in self._charges])
-        for key in ("court_level", "province", "case_type"):
+            with_charge = np.zeros(len(self.rows), dtype=bool)
+            for charge in filters.charges:
+                if charge in self._rows_of_charge:
+                    with_charge[self._rows_of_charge[charge]] = True
+            keep &= with_charge
+        for key, column in self._columns.items():
             value = getattr(filters, key)
             if value:
-                keep &= np.array([r[key] == value for r in self.rows])
+                keep &= column == value
         if filters.year_from:
             keep &= self._years >= filters.year_from
         if filters.year_to:
             keep &= (self._years <= filters.year_to) & (self._years > 0)
         if filters.exclude_flagged:
-            keep &= np.array(
-                [not (r["flags"]["overturned"] or r["flags"]["superseded"] or r["flags"]["near_duplicate_of"]) for r in self.rows]
-            )
+            keep &= ~self._flagged
         return keep
 
     def dense_candidates(self, query_vec: np.ndarray, n: int, mask: np.ndarray | None) -> dict[int, float]:

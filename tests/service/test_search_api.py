@@ -84,6 +84,14 @@ def test_filters_restrict_results(client: httpx.Client) -> None:
         "/v1/search", json={"text": rec["fact"], "k": 10, "filters": {"court_level": "intermediate"}}
     ).json()
     assert data["results"] and all(h["court_level"] == "intermediate" for h in data["results"])
+    data = client.post("/v1/search", json={"text": rec["fact"], "k": 10, "filters": {"case_type": "civil"}}).json()
+    assert data["results"] and all(h["case_type"] == "civil" for h in data["results"])
+    data = client.post("/v1/search", json={"text": rec["fact"], "k": 30, "filters": {"exclude_flagged": True}}).json()
+    assert data["results"] and not any(
+        h["flags"]["superseded"] or h["flags"]["overturned"] or h["flags"]["near_duplicate_of"] for h in data["results"]
+    )
+    data = client.post("/v1/search", json={"text": rec["fact"], "k": 10, "filters": {"province": "浙江省"}}).json()
+    assert data["results"] and all(h["province"] == "浙江省" for h in data["results"])
 
 
 def test_bad_input_gets_problem_details_naming_the_field(client: httpx.Client) -> None:
