@@ -35,8 +35,11 @@ from service.retrieve import BM25_ONLY, DENSE_ONLY, HYBRID, prepare_draft, retri
 K = 10
 
 
-def build_corpus(corpus: list[dict], work: Path) -> Path:
-    """Ingest and build the corpus part once; reuse the build when ``work`` already holds it."""
+def build_corpus(corpus: list[dict], work: Path, epochs: int | None = None) -> Path:
+    """Ingest and build the corpus part once; reuse the build when ``work`` already holds it.
+
+    ``epochs``: contrastive-polish epochs of the trained embedder (None = the recipe's default).
+    """
     marker = work / "indexes" / "CURRENT"
     if marker.is_file():
         return work
@@ -47,7 +50,7 @@ def build_corpus(corpus: list[dict], work: Path) -> Path:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     engine = make_engine(f"sqlite:///{work / 'leian.db'}")
     ingest([src], engine, work / "quarantine", progress=False)
-    build_index(engine, BuildConfig(data_dir=work))
+    build_index(engine, BuildConfig(data_dir=work, epochs=epochs))
     engine.dispose()
     return work
 
@@ -68,11 +71,17 @@ def timed_search(text: str, index: SearchIndex) -> tuple:
     return draft, hits, (time.perf_counter() - start) * 1000
 
 
-def run(data_dir: Path, work: Path) -> dict:
+def run(data_dir: Path, work: Path, *, synthetic: bool = True, query_step: int = 1, epochs: int | None = None) -> dict:
+    """All figures; the defaults are the full benchmark.
+
+    ``synthetic=False`` leaves out the 100k synthetic latency and the ANN comparison; ``query_step=n``
+    searches every n-th held-out query only (a fixed subsample); ``epochs`` is passed to the build.
+    """
     records = load_cail_pooled(data_dir / "cail2018_sample" if (data_dir / "cail2018_sample").is_dir() else data_dir)
     corpus, queries = cail_split(records)
+    queries = queries[::query_step]
     t0 = time.perf_counter()
-    build_corpus(corpus, work)
+    build_corpus(corpus, work, epochs)
     build_seconds = time.perf_counter() - t0
     from indexing.artifacts import current_dir
 
@@ -116,7 +125,7 @@ def run(data_dir: Path, work: Path) -> dict:
         "build_seconds": round(build_seconds, 1),
         "quality": quality,
         "latency_real_corpus": {"cases": len(index), **_percentiles(latency[50:])},
-        "latency_100k_synthetic": synthetic_latency(index, queries[:200], 100_000),
+        "latency_100k_synthetic": synthetic_latency(index, queries[:200], 100_000) if synthetic else None,
         "embedding_docs_per_second": round(embed_rate, 1),
     }
 

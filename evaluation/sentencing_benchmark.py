@@ -467,6 +467,26 @@ def _half(ci: Sequence[float]) -> float:
     return 100 * (ci[1] - ci[0]) / 2 if not math.isnan(ci[0]) else math.nan
 
 
+def run(
+    data_dir: Path, *, k: int = K_NEIGHBOURS, suite: str = "all", config: SentencingConfig | None = None
+) -> dict[str, Any]:
+    """The report of the suites named by ``suite`` ("all", "cail" or "traffic"), as a dict.
+
+    Raises:
+        LeiAnError: When a suite's data is missing under ``data_dir``.
+    """
+    config = config or SentencingConfig()
+    report: dict[str, Any] = {"k_neighbours": k, "seed": SEED, "config": config.__dict__, "suites": {}}
+    with threadpool_limits(1):  # the machine is shared: one core
+        if suite in ("all", "cail"):
+            report["suites"]["cail2018"] = run_cail(data_dir, k, config)
+        if suite in ("all", "traffic"):
+            if not (data_dir / TRAFFIC_FILE).is_file():
+                raise LeiAnError(f"traffic case cards not found: {data_dir / TRAFFIC_FILE}")
+            report["suites"]["traffic_cards_2019"] = run_traffic(data_dir, k, config)
+    return report
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run the suites, print the table, write or print the JSON; 2 when data is missing."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -486,15 +506,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     config = SentencingConfig(text_model=not args.no_text_model, normalized=not args.plain)
-    report: dict[str, Any] = {"k_neighbours": args.k, "seed": SEED, "config": config.__dict__, "suites": {}}
     try:
-        with threadpool_limits(1):  # the machine is shared: one core
-            if args.suite in ("all", "cail"):
-                report["suites"]["cail2018"] = run_cail(data_dir, args.k, config)
-            if args.suite in ("all", "traffic"):
-                if not (data_dir / TRAFFIC_FILE).is_file():
-                    raise LeiAnError(f"traffic case cards not found: {data_dir / TRAFFIC_FILE}")
-                report["suites"]["traffic_cards_2019"] = run_traffic(data_dir, args.k, config)
+        report = run(data_dir, k=args.k, suite=args.suite, config=config)
     except LeiAnError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -240,6 +240,49 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
+@app.command("eval")
+def eval_(
+    shared: Annotated[
+        Path | None, typer.Option("--data-dir", help="The shared data folder [default ../shared/data beside the repo]")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where report.json, report.md and the plots go")] = Path("eval-report"),
+    quick: Annotated[bool, typer.Option("--quick", help="Under 3 minutes: subsampled, and gated against recorded.json")] = False,
+    work: Annotated[Path | None, typer.Option("--work", help="Keep the search benchmark's corpus build here and reuse it")] = None,
+    record_: Annotated[bool, typer.Option("--record", help="Rewrite the recorded figures of this mode with this run's")] = False,
+    recorded: Annotated[Path | None, typer.Option("--recorded", help="Recorded figures [default evaluation/recorded.json]")] = None,
+) -> None:
+    """Run every benchmark, write a report with plots, and fail on figures worse than recorded."""
+    from evaluation import report as rep
+
+    data = shared or rep.DEFAULT_DATA_DIR
+    recorded_path = recorded or rep.RECORDED_PATH
+    command = "leian eval" + (" --quick" if quick else "") + f" --data-dir {data}" + (f" --work {work}" if work else "")
+    try:
+        figures = rep.collect(data, quick=quick, work=work, log=lambda m: err.print(m))
+    except rep.DataMissing as exc:
+        _fail(f"{exc}. `leian eval` measures on the real shared data (../shared/data); nothing was measured "
+              "and nothing passes without it. Pass --data-dir.")
+    mode = figures["mode"]
+    regressions: list = []
+    entry = rep.load_recorded(recorded_path).get(mode)
+    if record_:
+        rep.record(figures, recorded_path)
+        err.print(f"recorded {mode}-mode figures in {recorded_path}")
+    elif entry:
+        regressions = rep.compare(rep.headline(figures), entry["figures"])
+    files = rep.write_report(figures, out, command, None if record_ else regressions)
+    err.print(f"wall time {figures['seconds']['total']:.1f}s; wrote {', '.join(str(f) for f in files)}")
+    if record_:
+        return
+    if not entry:
+        _fail(f"no recorded {mode}-mode figures in {recorded_path}: the gate cannot pass; run with --record first", 1)
+    if regressions:
+        for r in regressions:
+            err.print(f"[bold red]worse than recorded:[/] {r}")
+        _fail(f"{len(regressions)} figure(s) worse than recorded ({recorded_path})", 1)
+    err.print(f"gate: all {len(entry['figures'])} recorded {mode}-mode figures within tolerance")
+
+
 REPO_SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 
 
