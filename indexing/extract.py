@@ -73,6 +73,9 @@ _DURATION_PARTS_RE = re.compile(
 )
 
 
+_APPROX_RE = re.compile(r"(?<=[\d十百千万])[余多许](?=[十百千万亿])")
+
+
 def normalize_digits(text: str) -> str:
     """Full-width digits → ASCII, 95．64 → 95.64, 3，000 → 3000 (other characters kept)."""
     text = text.translate(_FULLWIDTH)
@@ -80,10 +83,11 @@ def normalize_digits(text: str) -> str:
 
 
 def to_number(text: str | None) -> float | None:
-    """'三万' → 30000, '一万五千' → 15000, '1.5万', '9万余', '两千', '5000'; None if unreadable."""
+    """'三万' → 30000, '一万五千' → 15000, '1.5万', '9万余', '12余万', '十多万', '两千'; None if unreadable."""
     if not text:
         return None
-    cleaned = normalize_digits(text).strip().rstrip("余多")
+    cleaned = normalize_digits(text).strip().rstrip("余多许")
+    cleaned = _APPROX_RE.sub("", cleaned)  # 12余万 → 12万, 十多万 → 十万
     cleaned = cleaned.replace("两", "二").replace("〇", "零")
     if not cleaned:
         return None
@@ -449,14 +453,47 @@ def prior_record_in_head(head: str | None) -> bool:
 
 # --- quantities ---------------------------------------------------------------------------------
 
-_MONEY_RE = re.compile(rf"(?P<n>{_NUM})\s*(?P<u>[万千百])?\s*余?\s*元(?![旦宵月])")
-_MONEY_EXCLUDE_RE = re.compile(
-    r"罚金|罚款|赔偿|赔付|医疗费|收入|费用|租金|退赔|退赃|退还|退缴|退回|保证金|补偿|工资|月薪|每克|每[次个]|单价|押金|借款|欠款|好处费|报酬|辛苦费|车费|路费"
+# A figure in yuan: 5000, 1.2万, 12余万 (and 17300余万), 十余万, 二十多万, 一万二千余, 1万5千, 3千余万;
+# a range (1080至1880元) is read by its upper bound, the figure next to 元. CAIL's name masking
+# turned many 万元 into 万某 (骗取被害人赵某50万某, 共计32.35万某人民币): read as 万元.
+_MONEY_NUM = rf"(?:\d+(?:\.\d+)?|[{_CN}]+)(?:[余多]?[十百千万亿]+(?:\d+(?:\.\d+)?[十百千]?)?)?"
+_MONEY_RE = re.compile(
+    rf"(?P<n>{_MONEY_NUM})\s*[余多许]?\s*(?P<u>[万千百亿])?\s*[余多许]?\s*(?:元(?![旦宵月])|(?<=万)某(?!某))"
+)
+# Figures that are not the amount involved: fines, compensation, restitution, repayment, seized
+# cash, costs and unit rates. Words a fraud or bribe may take (费用, 借款, 好处费…) are soft: they
+# do not exclude a figure whose own clause says it was obtained (骗取…借款, 收受…好处费).
+_MONEY_HARD_EXCLUDE = (
+    r"罚金|罚款|赔偿|赔付|医疗费|收入|退赔|退赃|退缴|退回|退出|退清|补交|补缴|(?<![不未])(?<!无法)(?<!无力)(?:退还|归还|偿还|返还)|"
+    r"(?:支付|扣除|收取|给付)[^，,。；;]{0,4}利息|滞纳金|手续费|修复|维修|修理|工资|月薪|每克|每[次个]|单价|辛苦费|车费|路费|"
+    r"损失费|误工费|护理费|营养费|丧葬费|交通费|伙食|鉴定费|诉讼费|"
+    r"(?:扣押|搜出|缴获|查获|收缴|起获)(?:了)?[^，,。；;价]{0,4}(?:现金|人民币|赃款)"
+)
+_MONEY_SOFT_EXCLUDE = r"费用|租金|保证金|补偿|押金|借款|欠款|好处费|报酬"
+_MONEY_HARD_EXCLUDE_RE = re.compile(_MONEY_HARD_EXCLUDE)
+_MONEY_RATE_RE = re.compile(r"每[^，,。；;]{0,6}$")  # 每吨265元, 每位客户800元
+_MONEY_SENTENCE_RE = re.compile(r"[。；;]")
+_MONEY_CLAUSE_RE = re.compile(r"[，,]")
+_MONEY_SOFT_EXCLUDE_RE = re.compile(_MONEY_SOFT_EXCLUDE)
+# Obtaining verbs. ×× is how CAIL masks the charge's own words (盗窃, 诈骗, 抢劫…) in its facts; it
+# also masks names (张××) and plates (浙B×××××), which are not verbs.
+_MONEY_TAKEN_RE = re.compile(
+    r"骗|收受|索取|索要|索得|索贿|非法收取|给予|送予|送给|侵占|贪污|挪用|盗窃|窃取|敲诈|勒索|抵押[^，,。；;]{0,12}借款"
+    r"|(?<![×张王李刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡])××(?!×)"
 )
 _MONEY_TOTAL_RE = re.compile(r"共计|合计|总计|累计|总价值|总金额|总额|共")
 _MONEY_VALUE_RE = re.compile(
     r"价值|金额|数额|价款|骗取|骗得|骗走|诈骗|盗窃|窃得|窃取|盗走|盗得|抢得|抢走|劫得|劫取|抢劫|抢夺|侵占|贪污|挪用|"
-    r"受贿|收受|索取|索要|行贿|获利|违法所得|非法所得|损失|赌资|抽头|渔利|销售|货值|偷逃|税款|虚开|集资|吸收|转账|敲诈|勒索"
+    r"受贿|收受|索取|索要|行贿|获利|违法所得|非法所得|损失|赌资|抽头|渔利|销售|货值|偷逃|税款|虚开|集资|吸收|转账|敲诈|勒索|"
+    r"取走|取出|取款|取现|提取|支取|提现|套现|透支|刷卡|刷出|现金|赃款|得款|所得|汇款|汇入|汇去|打款|"
+    r"送给|送予|给予|贿赂|回扣|好处费|税额|鉴定价|认定价|估价|价格为|总价"
+)
+# after the figure: 将卡内5000元取走 (a proceeds verb); 以1200元的价格, 125元一箱的价格 (a price),
+# 300元每天 (a rate) and 本息40128.13元偿还完毕 (restitution) are not amounts
+_MONEY_TAKEN_AFTER_RE = re.compile(r"(?:现金|人民币|钱)?(?:取走|取出|拿走|盗走|骗走|抢走)")
+_MONEY_NOT_AFTER_RE = re.compile(
+    r"(?:不等|左右|一[箱件斤吨套个只台])?的?价(?!值)|每[天日月]"
+    r"|(?:现金|人民币|钱)?(?:已|均已)?(?:全部)?(?:偿还|退还|归还|返还|退赔|赔偿)"
 )
 _DRUGS: list[tuple[str, str]] = [
     ("亚甲二氧基甲基苯丙胺", "MDMA"),
@@ -508,20 +545,48 @@ _NO_INJURY_RE = re.compile(r"(?:未|不|没有|尚未|未能)[^，,。；;]{0,6}
 
 
 def _amounts(text: str) -> tuple[list[float], list[float]]:
+    """Totals and values stated in ``text`` (see :func:`extract_quantities`).
+
+    A figure is judged by the 30 characters before it, up to the sentence start: its own clause
+    (after the last comma) and the clauses before it in the sentence. Patterns are searched in the
+    text itself so that look-behinds see past the cut (无法归还 is not restitution).
+    """
     totals: list[float] = []
     values: list[float] = []
     for m in _MONEY_RE.finditer(text):
-        sentence = re.split(r"[。；;]", text[max(0, m.start() - 30) : m.start()])[-1]
-        window = re.split(r"[，,]", sentence)[-1][-14:]
-        if _MONEY_EXCLUDE_RE.search(sentence) or text.startswith("的价格", m.end()):
+        start = m.start()
+        lo = max(0, start - 30)
+        sent_start = max((b.end() for b in _MONEY_SENTENCE_RE.finditer(text, lo, start)), default=lo)
+        clause_start = max(
+            (b.end() for b in _MONEY_CLAUSE_RE.finditer(text, sent_start, start)), default=sent_start
+        )
+        clause = text[clause_start:start]
+        window = _PAREN_RE.sub("", clause)[-14:]  # 取走…人民币（币种下同）179562元
+        taken = _MONEY_TAKEN_RE.search(text, clause_start, start)
+        marked = taken or _MONEY_VALUE_RE.search(window)
+        # the last 费用/借款… in an earlier clause excludes the figure unless a later 骗取… overrides it
+        softs = list(_MONEY_SOFT_EXCLUDE_RE.finditer(text, sent_start, clause_start))
+        soft_before = softs[-1] if softs else None
+        if (
+            _MONEY_HARD_EXCLUDE_RE.search(text, clause_start, start)
+            or _MONEY_RATE_RE.search(clause)
+            or (not taken and _MONEY_SOFT_EXCLUDE_RE.search(text, clause_start, start))
+            or (not taken and _MONEY_HARD_EXCLUDE_RE.search(text, sent_start, clause_start))
+            or (
+                soft_before
+                and not marked
+                and not _MONEY_TAKEN_RE.search(text, soft_before.end(), clause_start)
+            )
+            or _MONEY_NOT_AFTER_RE.match(text, m.end())
+        ):
             continue
         value = to_number(m.group("n"))
         if value is None:
             continue
-        value *= {"万": 10000, "千": 1000, "百": 100}.get(m.group("u") or "", 1)
+        value *= {"亿": 1e8, "万": 10000, "千": 1000, "百": 100}.get(m.group("u") or "", 1)
         if _MONEY_TOTAL_RE.search(window):
             totals.append(value)
-        elif _MONEY_VALUE_RE.search(window):
+        elif marked or _MONEY_TAKEN_AFTER_RE.match(text, m.end()):
             values.append(value)
     return totals, values
 
@@ -626,8 +691,11 @@ def extract_quantities(text: str | None) -> Quantities:
     """Amount, drug, blood alcohol and injuries stated in facts (and reasoning).
 
     amount_yuan: the largest figure marked as a total (共计/合计/累计/总价值…); if there is none, the
-    largest figure marked as a value or proceeds (价值, 骗取, 窃得, 受贿, 损失…). Fines, compensation,
-    restitution and unit prices are never amounts. drug_grams: per drug type the larger of its
+    largest figure marked as a value or proceeds (价值, 骗取, 窃得, 受贿, 损失, 取走, 现金, CAIL's
+    masked ××…). Figures are read in their written forms (1,694,350.00元, 160余万元, 十余万元,
+    1.2万元, CAIL's 50万某 for 50万元). Fines, compensation, restitution, repayment, seized cash,
+    unit prices and rates are never amounts; 费用, 借款, 好处费 are not either, unless their own
+    clause says they were obtained (骗取…借款, 收受…好处费). drug_grams: per drug type the larger of its
     largest total (共计/共重 X克) and the sum of its distinct other weights; the type with the
     most grams wins (冰毒, 麻古 → 甲基苯丙胺). Blood alcohol: the last blood-test value, preferring
     it to breath tests and skipping legal thresholds (达到80毫克/100毫升以上). Injuries: victims per

@@ -156,6 +156,9 @@ def test_numerals() -> None:
     assert to_number("9万余") == 90000
     assert to_number("3，000") == 3000
     assert to_number("壹仟") == 1000
+    assert to_number("12余万") == 120000
+    assert to_number("十多万") == 100000
+    assert to_number("1万5千") == 15000
     assert to_number("不是数字") is None
 
 
@@ -371,6 +374,92 @@ def test_amounts_and_drugs() -> None:
     assert extract_quantities(facts_and_reasoning("37c160b5")).amount_yuan is None
     drugs = extract_quantities(facts_and_reasoning("b095332c"))  # 容留…吸食海洛因
     assert drugs.drug_type == "海洛因"
+
+
+#: Verbatim snippets of CAIL2018 facts (../shared/data/cail2018_sample/FILE, 1-based LINE, field
+#: ``fact``) and the amount each states, read off the text: written forms (160余万元, 36，500.00元,
+#: 1550多元, 二十万某, 50万某 = CAIL's masking of 50万元), obtaining words (××, 取走, 收受…好处费),
+#: and figures that are not the amount (fines, compensation claims, repayment, unit prices).
+CAIL_AMOUNTS: list[tuple[str, int, str, float | None]] = [
+    ("train.jsonl", 1282, "后二人相继通过物流发送给刘2某花生共计4车，价值160余万元。", 1_600_000),
+    (
+        "train.jsonl",
+        911,
+        "虚开增值税专用发票1497份，价税合计17300余万元，税额2500余万元，其中被受票方税务机关认证抵扣税款2400余万元。",
+        173_000_000,
+    ),
+    ("train.jsonl", 556, "从而骗取其钱款共计人民币12余万元，均用于个人消费及赌博。", 120_000),
+    ("train.jsonl", 553, "编造各种理由骗取王某某人民币36，500.00元，案发前返还被害人8，000.00元。", 36_500),
+    ("train.jsonl", 823, "在一女士挎包内以及一衣服口袋里共盗得1550多元人民币。", 1_550),
+    ("train.jsonl", 377, "以合作开发土地为名骗取被害人赵某50万某，后其将50万某用于个人消费和支出。", 500_000),
+    ("train.jsonl", 1624, "骗取被害人李某某二十万某风险保证金后逃跑。", 200_000),
+    (
+        "train.jsonl",
+        371,
+        "但需要费用，并以疏通关系、请领导吃饭等理由多次骗取张某某钱财，共计32.35万某人民币",
+        323_500,
+    ),
+    ("train.jsonl", 810, "用胳膊将窗户玻璃撞碎，潜入郑某家中，××人民币3600元。", 3_600),
+    ("train.jsonl", 1726, "通过后台操作取走银行卡内的人民币（币种下同）179562元。", 179_562),
+    (
+        "test.jsonl",
+        339,
+        "以借款的名义向大地公司赵2某索要好处费60000元，闫4某共计收受好处费310000元。",
+        310_000,
+    ),
+    (
+        "train.jsonl",
+        516,
+        "以家人病重需手术、后续医疗及准备处理后事费用不够为由，骗取被害人成某现金人民币48000元。",
+        48_000,
+    ),
+    (
+        "train.jsonl",
+        1757,
+        "无法归还，经银行二次催收后满三个月仍不归还，透支金额共计人民币50286.8元。",
+        50_286.8,
+    ),
+    (
+        "train.jsonl",
+        1719,
+        "该卡从2013年10月31日开始透支至2014年1月29日透支本金19875.39元。",
+        19_875.39,
+    ),
+    # repayment after the figure, a fine, a compensation claim and unit prices are not amounts
+    ("train.jsonl", 1719, "后任某某将透支的全部本息40，128.13元偿还完毕。", None),
+    ("train.jsonl", 649, "苏某因犯××罪被判处××，并处罚金1万元。", None),
+    (
+        "train.jsonl",
+        397,
+        "要求被告人唐1某赔偿经济损失共计人民币28493.66元。其中，医疗费16738.66元，误工费4810元，",
+        None,
+    ),
+    (
+        "train.jsonl",
+        9,
+        "要求被告人杨某赔偿医疗费15773元、误工费4000元、护理费1500元、住院伙食补助费1000元、营养费1500元、交通费800元，共计经济损失24573元。",
+        None,
+    ),
+    (
+        "train.jsonl",
+        1497,
+        "孙某某以每吨265元、260元不等的价格向陈某某购买面煤，后以175元的价格卖给河北省滦县一洗煤厂。",
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "line", "snippet", "amount"), CAIL_AMOUNTS)
+def test_amounts_in_cail_facts(name: str, line: int, snippet: str, amount: float | None) -> None:
+    assert extract_quantities(snippet).amount_yuan == amount
+
+
+@pytest.mark.skipif(not SHARED_CAIL.is_dir(), reason="needs ../shared/data/cail2018_sample")
+def test_cail_amount_snippets_are_verbatim() -> None:
+    for name, line, snippet, _ in CAIL_AMOUNTS:
+        with (SHARED_CAIL / name).open(encoding="utf-8") as f:
+            fact = next(row for i, row in enumerate(f, 1) if i == line)
+        assert snippet in json.loads(fact)["fact"], (name, line)
 
 
 # --- labels and errors ----------------------------------------------------------------------------
