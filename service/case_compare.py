@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from service.explain import explain
 from service.retrieve import draft_record
 
 
-def lexical_cosine(a: list[str], b: list[str], idf) -> float:  # type: ignore[no-untyped-def]
+def lexical_cosine(a: list[str], b: list[str], idf: Callable[[str], float]) -> float:
     """Cosine of IDF-weighted, sublinear term-frequency vectors."""
     va = {t: (1 + math.log(c)) * idf(t) for t, c in Counter(a).items()}
     vb = {t: (1 + math.log(c)) * idf(t) for t, c in Counter(b).items()}
