@@ -30,7 +30,7 @@ from pathlib import Path
 from indexing.errors import ArtifactError
 
 FORMAT_VERSION = 1
-_LIBRARIES = ("faiss-cpu", "bm25s", "sentence-transformers", "torch", "scikit-learn", "numpy", "jieba")
+_LIBRARIES = ("faiss-cpu", "bm25s", "sentence-transformers", "torch", "scikit-learn", "numpy", "jieba", "rjieba")
 
 
 def indexes_dir(data_dir: Path) -> Path:
