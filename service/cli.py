@@ -283,6 +283,32 @@ def eval_(
     err.print(f"gate: all {len(entry['figures'])} recorded {mode}-mode figures within tolerance")
 
 
+@app.command()
+def bench(
+    data_dir: DataDirOpt = None,
+    shared: Annotated[Path | None, typer.Option("--shared", help="Real data folder [default ../shared/data]")] = None,
+    sizes: Annotated[str, typer.Option(help="Synthetic corpus sizes, comma-separated (e.g. 10000,100000,1000000)")] = "10000,100000",
+    out: Annotated[Path | None, typer.Option(help="Write the JSON here too")] = None,
+) -> None:
+    """Speed and scale: stage docs/s on real data, latency and bytes per case on synthetic corpora."""
+    from evaluation.bench import run as run_bench
+    from evaluation.datasets import DEFAULT_CAIL_DIR
+    from indexing.errors import LeiAnError
+
+    cail = (shared / "cail2018_sample") if shared else DEFAULT_CAIL_DIR
+    if not cail.is_dir():
+        _fail(f"{cail} not found: `leian bench` measures on the real CAIL sample (../shared/data)")
+    settings = get_settings(data_dir=data_dir)
+    try:
+        result = run_bench(settings.data_dir, cail, [int(x) for x in sizes.split(",") if x.strip()])
+    except LeiAnError as exc:
+        _fail(str(exc))
+    text = json.dumps(result, ensure_ascii=False, indent=1)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
 REPO_SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 
 
