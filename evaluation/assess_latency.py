@@ -13,9 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_split, load_cail_pooled
+from evaluation.metrics import latency_percentiles
 from indexing.artifacts import current_dir
 from indexing.schema import Outcome, OutcomeType
 from indexing.search_index import SearchIndex
@@ -52,9 +51,8 @@ def timed_assessments(index: SearchIndex, texts: list[str]) -> dict:
         start = time.perf_counter()
         assess(index, text, proposed=proposal)
         ms.append((time.perf_counter() - start) * 1000)
-    arr = np.asarray(ms[min(20, len(ms) // 4):])  # the first calls warm caches up
-    return {"cases": len(index), "assessments": len(arr), "p50_ms": round(float(np.percentile(arr, 50)), 1),
-            "p95_ms": round(float(np.percentile(arr, 95)), 1), "p99_ms": round(float(np.percentile(arr, 99)), 1)}
+    timed = ms[min(20, len(ms) // 4):]  # the first calls warm caches up
+    return {"cases": len(index), "assessments": len(timed), **latency_percentiles(timed, digits=1)}
 
 
 if __name__ == "__main__":

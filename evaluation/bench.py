@@ -26,6 +26,7 @@ import numpy as np
 
 from evaluation.assess_latency import timed_assessments
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_split, load_cail_pooled
+from evaluation.metrics import latency_percentiles
 from evaluation.search_benchmark import make_synthetic_index, timed_search
 from indexing.anonymize import anonymize
 from indexing.artifacts import current_dir
@@ -91,10 +92,8 @@ def scale(index: SearchIndex, texts: list[str], n: int) -> dict:
         }
         synth = SearchIndex(directory)
         ms = [timed_search(text, synth)[2] for text in texts]
-        arr = np.asarray(ms[min(10, len(ms) // 4):])  # the first calls warm caches up
-        search = {"p50_ms": round(float(np.percentile(arr, 50)), 2), "p95_ms": round(float(np.percentile(arr, 95)), 2),
-                  "p99_ms": round(float(np.percentile(arr, 99)), 2),
-                  "queries_per_second_one_worker": round(1000 / float(arr.mean()), 1)}
+        timed = ms[min(10, len(ms) // 4):]  # the first calls warm caches up
+        search = {**latency_percentiles(timed), "queries_per_second_one_worker": round(1000 / float(np.mean(timed)), 1)}
         return {**info, **sizes, "search": search, "assess": timed_assessments(synth, texts[:60])}
 
 

@@ -194,3 +194,9 @@ def retrieval_scores(
         n_mae=int(defined.sum()),
         k=k,
     )
+
+
+def latency_percentiles(ms: Sequence[float], digits: int = 2) -> dict[str, float]:
+    """p50/p95/p99 of latencies in milliseconds, as the speed reports print them."""
+    arr = np.asarray(ms, dtype=float)
+    return {f"p{q}_ms": round(float(np.percentile(arr, q)), digits) for q in (50, 95, 99)}

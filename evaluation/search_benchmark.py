@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_label, cail_split, load_cail_pooled
-from evaluation.metrics import encode_labels, retrieval_scores
+from evaluation.metrics import encode_labels, latency_percentiles, retrieval_scores
 from indexing.build import BuildConfig, build_index
 from indexing.db import make_engine
 from indexing.pipeline import ingest
@@ -53,12 +53,6 @@ def build_corpus(corpus: list[dict], work: Path, epochs: int | None = None) -> P
     build_index(engine, BuildConfig(data_dir=work, epochs=epochs))
     engine.dispose()
     return work
-
-
-def _percentiles(ms: list[float]) -> dict[str, float]:
-    arr = np.asarray(ms)
-    return {"p50_ms": round(float(np.percentile(arr, 50)), 2), "p95_ms": round(float(np.percentile(arr, 95)), 2),
-            "p99_ms": round(float(np.percentile(arr, 99)), 2)}
 
 
 def timed_search(text: str, index: SearchIndex) -> tuple:
@@ -124,7 +118,7 @@ def run(data_dir: Path, work: Path, *, synthetic: bool = True, query_step: int =
         "queries": len(queries),
         "build_seconds": round(build_seconds, 1),
         "quality": quality,
-        "latency_real_corpus": {"cases": len(index), **_percentiles(latency[50:])},
+        "latency_real_corpus": {"cases": len(index), **latency_percentiles(latency[50:])},
         "latency_100k_synthetic": synthetic_latency(index, queries[:200], 100_000) if synthetic else None,
         "embedding_docs_per_second": round(embed_rate, 1),
     }
@@ -185,7 +179,7 @@ def synthetic_latency(index: SearchIndex, queries: list[dict], n: int) -> dict:
         ann = ann_comparison(emb, np.stack([index.embedder.encode([q["fact"]])[0] for q in queries[:100]]))
         synth = SearchIndex(tmp, with_sentencing=False)
         ms = [timed_search(q["fact"], synth)[2] for q in queries]
-        return {**info, **_percentiles(ms[20:]), "approximate_indexes": ann}
+        return {**info, **latency_percentiles(ms[20:]), "approximate_indexes": ann}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -218,7 +212,7 @@ def ann_comparison(emb: np.ndarray, queries: np.ndarray) -> dict:
         import faiss
 
         size = len(faiss.serialize_index(index))
-        out[spec] = {"recall_at_10": round(recall, 4), "build_seconds": round(build_s, 1), **_percentiles(ms),
+        out[spec] = {"recall_at_10": round(recall, 4), "build_seconds": round(build_s, 1), **latency_percentiles(ms),
                      "bytes_per_case": round(size / len(emb), 1)}
     return out
 

@@ -105,8 +105,6 @@ def retrieve(
     mask = index.mask(filters or Filters())
     dense = index.dense_candidates(draft.vector, CANDIDATES, mask)
     lexical = index.bm25_candidates(draft.tokens, CANDIDATES, mask)
-    if mask is not None:
-        dense = {r: s for r, s in dense.items() if mask[r]}
     if draft.charges_given and fusion.given_charge:
         # the judge's charges may be rare in the corpus: their cases join the pool even when neither
         # method's global top-N reaches them (scored exactly over the cases with those charges)

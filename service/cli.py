@@ -147,16 +147,18 @@ def train_embedder_cmd(
     err.print(f"[green]saved[/] {out} (trained on {len(records)} cases); use it with `leian build --embedder {out}`")
 
 
-def _load_index(data_dir: Path | None):  # type: ignore[no-untyped-def]
-    from indexing.artifacts import current_dir
-    from indexing.errors import LeiAnError
-    from indexing.search_index import SearchIndex
+def _post_api(data_dir: Path | None, path: str, body: dict) -> dict:
+    """Answer a CLI command through the HTTP API in-process, so the CLI and the API cannot drift."""
+    from fastapi.testclient import TestClient
 
-    settings = get_settings(data_dir=data_dir)
-    try:
-        return SearchIndex(current_dir(settings.data_dir))
-    except LeiAnError as exc:
-        _fail(str(exc))
+    from service.main import create_app
+
+    resp = TestClient(create_app(get_settings(data_dir=data_dir))).post(path, json=body)
+    if resp.status_code != 200:
+        problem = resp.json()
+        field = f"{problem['field']}: " if problem.get("field") else ""
+        _fail(field + problem.get("detail", resp.text))
+    return resp.json()
 
 
 def _read_text(text: str | None, file: Path | None) -> str:
@@ -180,16 +182,7 @@ def search(
     json_out: Annotated[bool, typer.Option("--json", help="Print the API's JSON response")] = False,
 ) -> None:
     """Similar decided cases for a draft, with why each is similar."""
-    from fastapi.testclient import TestClient
-
-    from service.main import create_app
-
-    body = {"text": _read_text(text, file), "k": k, "charges": charge or None}
-    client = TestClient(create_app(get_settings(data_dir=data_dir)))
-    resp = client.post("/v1/search", json=body)
-    if resp.status_code != 200:
-        _fail(resp.json().get("detail", resp.text))
-    data = resp.json()
+    data = _post_api(data_dir, "/v1/search", {"text": _read_text(text, file), "k": k, "charges": charge or None})
     if json_out:
         print(json.dumps(data, ensure_ascii=False, indent=1))
         return
@@ -213,15 +206,8 @@ def compare(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Score cases submitted by the parties against a draft (JSON on stdout)."""
-    from fastapi.testclient import TestClient
-
-    from service.main import create_app
-
     body = {"draft": _read_text(None, draft), "cases": [{"id": p.name, "text": _read_text(None, p)} for p in cases]}
-    resp = TestClient(create_app(get_settings(data_dir=data_dir))).post("/v1/compare", json=body)
-    if resp.status_code != 200:
-        _fail(resp.json().get("detail", resp.text))
-    print(json.dumps(resp.json(), ensure_ascii=False, indent=1))
+    print(json.dumps(_post_api(data_dir, "/v1/compare", body), ensure_ascii=False, indent=1))
 
 
 @app.command()
@@ -349,18 +335,10 @@ def assess(
     json_out: Annotated[bool, typer.Option("--json", help="Print the API's JSON response")] = False,
 ) -> None:
     """Expected sentence range for a draft and the calibrated deviation of a proposed sentence."""
-    from fastapi.testclient import TestClient
-
-    from service.main import create_app
-
     body: dict = {"text": _read_text(text, file), "charges": charge or None}
     if proposed_type:
         body["proposed"] = {"type": proposed_type, "months": months, "probation_months": probation_months}
-    resp = TestClient(create_app(get_settings(data_dir=data_dir))).post("/v1/assess", json=body)
-    if resp.status_code != 200:
-        problem = resp.json()
-        _fail(f"{problem.get('field', '')}: {problem.get('detail', resp.text)}")
-    data = resp.json()
+    data = _post_api(data_dir, "/v1/assess", body)
     if json_out:
         print(json.dumps(data, ensure_ascii=False, indent=1))
         return
