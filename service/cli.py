@@ -156,8 +156,9 @@ def _post_api(data_dir: Path | None, path: str, body: dict) -> dict:
     resp = TestClient(create_app(get_settings(data_dir=data_dir))).post(path, json=body)
     if resp.status_code != 200:
         problem = resp.json()
-        field = f"{problem['field']}: " if problem.get("field") else ""
-        _fail(field + problem.get("detail", resp.text))
+        detail = problem.get("detail", resp.text)
+        field = problem.get("field")
+        _fail(detail if not field or detail.startswith(field) else f"{field}: {detail}")
     return resp.json()
 
 
