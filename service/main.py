@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from indexing.db import make_engine
-from service import errors
+from service import errors, web
 from service.config import Settings, get_settings
 from service.deps import IndexDep, IndexHolder
-from service.routes import alerts, assess, search
+from service.routes import alerts, assess, meta, search
 from service.store import ensure_tables
 
 
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1.include_router(search.router)
     v1.include_router(assess.router)
     v1.include_router(alerts.router)
+    v1.include_router(meta.router)
     app.include_router(v1)
 
     @app.get("/healthz", tags=["meta"])
@@ -35,4 +36,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness plus the served index version and size."""
         return {"status": "ok", "index_version": index.version, "cases": len(index)}
 
+    web.install(app)
     return app

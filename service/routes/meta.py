@@ -1,0 +1,42 @@
+"""/v1/charges: the charge names of the served index, for the web page's charge picker."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from service.deps import ALL_ROLES, IndexDep, require
+
+router = APIRouter(tags=["meta"], dependencies=[require(*ALL_ROLES)])
+
+# Counting walks every row; an index version never changes once published, so count it once.
+_counts: dict[Path, list[dict]] = {}
+
+
+class ChargeCount(BaseModel):
+    charge: str
+    count: int
+
+
+class ChargesOut(BaseModel):
+    data: list[ChargeCount]
+    count: int
+    index_version: str
+
+
+def charge_counts(rows: list[dict]) -> list[dict]:
+    """Canonical charge names with the number of cases carrying each, most frequent first."""
+    counter = Counter(charge for row in rows for charge in row["charges"])
+    return [{"charge": c, "count": n} for c, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+@router.get("/charges", response_model=ChargesOut)
+def charges(index: IndexDep) -> dict:
+    """Canonical charge names in the served index with their case counts, most frequent first."""
+    if index.directory not in _counts:
+        _counts[index.directory] = charge_counts(index.rows)
+    data = _counts[index.directory]
+    return {"data": data, "count": len(data), "index_version": index.version}

@@ -1,0 +1,211 @@
+// Judge view: a draft (pasted or a .txt file), optional charges and proposed sentence -> similar cases
+// with why, the sentence distribution chart with the expected range and the proposal, the deviation
+// level with its reasons; and a comparison with cases the parties submitted.
+
+import { api } from "./api.js";
+import { caseCard, whyBlock } from "./cases.js";
+import { distributionChart } from "./chart.js";
+import { LEVEL_HELP, LEVEL_WORDS, TYPE_WORDS, el, highlighted, months, outcome, percent, range, spansOf } from "./format.js";
+import { bindTextFile, chargePicker, showError, withProgress } from "./ui.js";
+
+const TERM_TYPES = ["fixed_term", "detention", "surveillance"];
+
+function proposal() {
+  const type = document.getElementById("judge-type").value;
+  if (!type) return null;
+  const p = { type };
+  if (TERM_TYPES.includes(type)) {
+    const years = Number(document.getElementById("judge-years").value || 0);
+    const rest = Number(document.getElementById("judge-months").value || 0);
+    p.months = years * 12 + rest;
+  }
+  const probation = Number(document.getElementById("judge-probation").value || 0);
+  if (probation) p.probation_months = probation;
+  const fine = document.getElementById("judge-fine").value;
+  if (fine !== "") p.fine = Number(fine);
+  return p;
+}
+
+function optional(id) {
+  const v = document.getElementById(id).value.trim();
+  return v || undefined;
+}
+
+function expectedBlock(exp) {
+  const rows = [
+    ["最可能的刑罚", TYPE_WORDS[exp.outcome_type] || exp.outcome_type],
+    ["刑期中位数", exp.median_months === null ? "—（最可能为死刑或无期徒刑）" : months(exp.median_months)],
+    ["50% 区间", range(exp.range_50)],
+    ["80% 区间（常见范围）", range(exp.range_80)],
+    ["95% 区间", range(exp.range_95)],
+    ["适用缓刑的可能性", percent(exp.probation_probability)],
+    ["参考的类似案件", `${exp.n_neighbours} 件`],
+  ];
+  return el("dl", { class: "figures", "data-testid": "expected" }, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+
+function deviationSummary(dev) {
+  const parts = [];
+  if (dev.direction === "above") parts.push("拟判刑罚比类似案件重");
+  else if (dev.direction === "below") parts.push("拟判刑罚比类似案件轻");
+  if (dev.ratio_to_median) parts.push(`约为模型预期刑期中位数的 ${Number(dev.ratio_to_median).toFixed(1)} 倍`);
+  if (dev.kind === "type" && dev.proposed_type_probability !== null && dev.proposed_type_probability !== undefined) {
+    parts.push(`模型认为此类案件判处该刑种的可能性约为 ${percent(dev.proposed_type_probability)}`);
+  }
+  const t = dev.threshold;
+  if (t) parts.push(`对照的阈值按 ${t.n} 件真实判决校准，历史误报率 ${percent(t.measured_false_alarm, 1)}`);
+  return parts.join("；");
+}
+
+function deviationBlock(dev, alertId) {
+  if (!dev) return el("p", { class: "muted" }, "未填写拟判刑罚：只显示预期范围。");
+  return el("div", { class: `deviation level-${dev.level}`, "data-testid": "deviation", "data-level": dev.level },
+    el("p", { class: "level-line" }, "偏离程度：", el("strong", { class: "level-badge" }, LEVEL_WORDS[dev.level] || dev.level),
+      ` 拟判：${outcome(dev.proposed)}`),
+    el("p", {}, LEVEL_HELP[dev.level] || ""),
+    el("p", {}, deviationSummary(dev)),
+    alertId ? el("p", { class: "alert-note" }, `已生成预警，编号 ${alertId}。`) : null,
+    dev.reasons && dev.reasons.length
+      ? el("details", { class: "reasons", open: true }, el("summary", {}, "偏离原因（模型说明）"),
+        el("ul", {}, ...dev.reasons.map((r) => el("li", {}, r))))
+      : null);
+}
+
+function legend(withProposal) {
+  return el("ul", { class: "legend", "aria-label": "图例" },
+    el("li", {}, el("span", { class: "swatch bar" }), "类似案件数"),
+    el("li", {}, el("span", { class: "swatch range-80" }), "80% 区间"),
+    el("li", {}, el("span", { class: "swatch range-95" }), "95% 区间"),
+    el("li", {}, el("span", { class: "swatch median" }), "中位数"),
+    withProposal ? el("li", {}, el("span", { class: "swatch proposal" }), "拟判刑期") : null);
+}
+
+/** The chart, figures and legend for an assessment; shared with the litigant view. */
+export function sentencingBlock(result, proposedMonths) {
+  return el("div", { class: "sentencing" },
+    el("figure", { class: "chart-box" },
+      distributionChart(result.distribution, result.expected, proposedMonths),
+      el("figcaption", {}, "类似案件的刑期分布（阴影为模型校准的预期区间）"),
+      legend(proposedMonths !== null && proposedMonths !== undefined)),
+    expectedBlock(result.expected));
+}
+
+async function analyse(picker) {
+  const status = document.getElementById("judge-status");
+  const out = document.getElementById("judge-results");
+  const text = document.getElementById("judge-text").value.trim();
+  if (!text) {
+    showError(status, new Error("请先粘贴判决书草稿或案件事实，或上传 .txt 文件"));
+    document.getElementById("judge-text").focus();
+    return;
+  }
+  const charges = picker.values();
+  const proposed = proposal();
+  const assessBody = { text, charges: charges.length ? charges : undefined, proposed: proposed || undefined,
+    court: optional("judge-court"), case_ref: optional("judge-case-ref"), judge_id: optional("judge-id") };
+  const searchBody = { text, k: 10, charges: charges.length ? charges : undefined };
+  const button = document.getElementById("judge-submit");
+  const settled = await withProgress(status, "正在检索类似案例并测算量刑范围…", button, async () => {
+    const [search, assess] = await Promise.allSettled([
+      api("/v1/search", { method: "POST", body: searchBody }),
+      api("/v1/assess", { method: "POST", body: assessBody }),
+    ]);
+    if (search.status === "rejected" && assess.status === "rejected") throw assess.reason;
+    return { search, assess };
+  });
+  if (!settled) return;
+  const { search, assess } = settled;
+  const blocks = [];
+  if (assess.status === "fulfilled") {
+    const a = assess.value;
+    const m = a.deviation && a.deviation.proposed ? a.deviation.proposed.months : null;
+    blocks.push(el("section", { class: "card", "aria-labelledby": "judge-sentencing-h" },
+      el("h3", { id: "judge-sentencing-h" }, "量刑评估"),
+      el("p", { class: "muted" }, `识别到的罪名：${a.draft.charges.join("、") || "未识别"}（${a.draft.charges_source === "given" ? "按您选择" : "从文书中识别"}）；量刑情节：${a.draft.circumstances.join("、") || "未识别到"}`),
+      deviationBlock(a.deviation, a.alert_id),
+      sentencingBlock(a, m)));
+  } else {
+    blocks.push(el("p", { class: "status error", role: "alert" }, `量刑评估未完成：${assess.reason.message}`));
+  }
+  if (search.status === "fulfilled") {
+    const s = search.value;
+    blocks.push(el("section", { class: "card", "aria-labelledby": "judge-similar-h" },
+      el("h3", { id: "judge-similar-h" }, `相似案例（${s.count} 件，按相似度排序）`),
+      s.count ? el("ol", { class: "case-list" }, ...s.results.map((h, i) => caseCard(h, i + 1)))
+        : el("p", {}, "没有找到相似案例。")));
+  } else {
+    blocks.push(el("p", { class: "status error", role: "alert" }, `类案检索未完成：${search.reason.message}`));
+  }
+  out.replaceChildren(...blocks);
+  out.hidden = false;
+  const failed = [assess, search].find((r) => r.status === "rejected");
+  if (failed) showError(status, failed.reason);
+}
+
+let submittedCount = 0;
+
+function addSubmitted(listNode, value = "") {
+  submittedCount += 1;
+  const n = submittedCount;
+  const item = el("li", { class: "submitted" },
+    el("label", { for: `submitted-name-${n}` }, "案例名称或案号"),
+    el("input", { id: `submitted-name-${n}`, class: "submitted-name", type: "text", value: `当事人提交案例 ${n}` }),
+    el("label", { for: `submitted-text-${n}` }, "案例全文或事实"),
+    el("textarea", { id: `submitted-text-${n}`, class: "submitted-text", rows: "5" }));
+  item.querySelector("textarea").value = value;
+  item.append(el("button", { type: "button", class: "secondary", onclick: () => { item.remove(); document.getElementById("compare-add").focus(); } }, "移除此案例"));
+  listNode.append(item);
+  return item;
+}
+
+async function compare() {
+  const status = document.getElementById("compare-status");
+  const out = document.getElementById("compare-results");
+  const draft = document.getElementById("judge-text").value.trim();
+  const items = [...document.querySelectorAll("#compare-list .submitted")]
+    .map((li) => ({ id: li.querySelector(".submitted-name").value.trim(), text: li.querySelector(".submitted-text").value.trim() }))
+    .filter((c) => c.text);
+  if (!draft) {
+    showError(status, new Error("请先在上方填写本案判决书草稿或事实"));
+    return;
+  }
+  if (!items.length) {
+    showError(status, new Error("请至少粘贴一份当事人提交的案例"));
+    return;
+  }
+  items.forEach((c, i) => { if (!c.id) c.id = `当事人提交案例 ${i + 1}`; });
+  const data = await withProgress(status, `正在比对 ${items.length} 份案例…`, document.getElementById("compare-submit"),
+    () => api("/v1/compare", { method: "POST", body: { draft, cases: items } }));
+  if (!data) return;
+  const textOf = Object.fromEntries(items.map((c) => [c.id, c.text]));
+  out.replaceChildren(el("ol", { class: "case-list" }, ...data.results.map((r) => {
+    const excerpt = (textOf[r.id] || "").slice(0, 300);
+    return el("li", { class: "case-card", "data-testid": "compared-case" },
+      el("div", { class: "case-head" },
+        el("h4", {}, r.id),
+        el("span", { class: "score", title: "相似度：0 到 1，越大越相似" }, `相似度 ${Number(r.score).toFixed(2)}（0–1）`)),
+      whyBlock(r.why),
+      el("details", { class: "facts" }, el("summary", {}, "展开案例开头"), el("p", {}, highlighted(excerpt, spansOf(excerpt, r.why.key_terms)))));
+  })));
+}
+
+export function initJudge() {
+  const picker = chargePicker(document.getElementById("judge-charges"));
+  bindTextFile(document.getElementById("judge-file"), document.getElementById("judge-text"), document.getElementById("judge-status"));
+  document.getElementById("judge-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    analyse(picker);
+  });
+  const type = document.getElementById("judge-type");
+  const syncTerm = () => {
+    const term = TERM_TYPES.includes(type.value);
+    for (const id of ["judge-years", "judge-months"]) document.getElementById(id).disabled = !term;
+    document.getElementById("judge-probation").disabled = !["fixed_term", "detention"].includes(type.value);
+  };
+  type.addEventListener("change", syncTerm);
+  syncTerm();
+  const list = document.getElementById("compare-list");
+  addSubmitted(list);
+  document.getElementById("compare-add").addEventListener("click", () => addSubmitted(list).querySelector("textarea").focus());
+  document.getElementById("compare-submit").addEventListener("click", compare);
+}
