@@ -95,6 +95,45 @@ ingest_runs = Table(
 )
 
 
+# API keys (service/keys.py): only the SHA-256 of each key is stored, never the key itself.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(16), primary_key=True),  # public key id, also the prefix of the key
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("name", String(100)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Append-only, hash-chained audit log (service/audit.py); ``audit_head`` holds the last seq and
+# hash so that deleting the newest records is detected too.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False, index=True),  # ISO 8601 UTC, microseconds: hashed as stored
+    Column("actor", String(64), nullable=False, index=True),
+    Column("role", String(16)),
+    Column("action", String(32), nullable=False, index=True),
+    Column("target", String(500)),
+    Column("request_hash", String(64), nullable=False),
+    Column("request_size", Integer, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+)
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+
 def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'leian.db').resolve()}"
 

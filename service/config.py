@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +20,15 @@ class Settings(BaseSettings):
     data_dir: Path = Path("leian-data")
     database_url: str | None = None
     embedder: str | None = None  # sentence-transformers name or path; default: train one on the corpus
+    # the address `leian serve` binds: keyless local mode is only ever granted on a loopback bind
+    host: str = "127.0.0.1"
+    # server processes sharing the load; each one's rate-limit bucket gets 1/workers of the rate
+    workers: int = Field(1, ge=1)
+    # per API key token bucket: sustained requests per second and burst; 0 turns limiting off.
+    # Local single-user mode (no keys, loopback) is not limited.
+    rate_limit_per_second: float = Field(50.0, ge=0)
+    rate_limit_burst: int = Field(100, ge=1)
+    max_body_bytes: int = Field(1_048_576, ge=1024)  # larger request bodies get 413
 
     def resolved_database_url(self) -> str:
         from indexing.db import default_database_url

@@ -1,4 +1,4 @@
-"""Dependencies: the settings and the served index, swapped atomically when a new build is published."""
+"""Dependencies: the settings, the served index (swapped atomically when a new build is published), the caller."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from sqlalchemy import Engine
 
 from indexing.artifacts import current_dir
 from indexing.search_index import SearchIndex
+from service.auth import User, authorize, current_user
 from service.config import Settings
+from service.keys import Role
 
 
 class IndexHolder:
@@ -52,3 +54,17 @@ def get_engine(request: Request) -> Engine:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
+CurrentUser = Annotated[User, Depends(current_user)]
+
+ALL_ROLES = frozenset(Role)
+
+
+def require(*roles: Role) -> object:
+    """A router/route dependency: the caller must hold one of ``roles`` (and be within its rate limit)."""
+    allowed = frozenset(roles)
+
+    def _check(request: Request, user: CurrentUser) -> User:
+        authorize(request, user, allowed)
+        return user
+
+    return Depends(_check)

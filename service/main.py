@@ -6,13 +6,17 @@ from fastapi import APIRouter, FastAPI
 
 from indexing.db import make_engine
 from service import errors, web
+from service.audit_middleware import AuditMiddleware
+from service.body_limit import BodyLimit
 from service.config import Settings, get_settings
 from service.deps import IndexDep, IndexHolder
+from service.ratelimit import RateLimiter
 from service.routes import alerts, assess, meta, search
 from service.store import ensure_tables
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, local_actor: str | None = None) -> FastAPI:
+    """The API app. ``local_actor`` (the CLI's in-process app only) makes keyless requests the admin."""
     settings = settings or get_settings()
     app = FastAPI(
         title="LeiAn (类案)",
@@ -23,6 +27,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.index_holder = IndexHolder(settings.data_dir)
     app.state.engine = make_engine(settings.resolved_database_url())
     ensure_tables(app.state.engine)
+    app.state.local_actor = local_actor
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst, workers=settings.workers)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuditMiddleware, engine=app.state.engine)  # outermost: refusals are recorded too
     errors.install(app)
     v1 = APIRouter(prefix="/v1")
     v1.include_router(search.router)

@@ -7,6 +7,7 @@ path to drift.
 from __future__ import annotations
 
 from indexing.anonymize import anonymize
+from indexing.charges import is_canonical
 from indexing.errors import RecordError
 from indexing.extract import extract, normalize_charge, split_sections
 from indexing.fusion import BM25_ONLY, DENSE_ONLY, HYBRID, Draft, Fusion, Hit, retrieve
@@ -19,12 +20,17 @@ __all__ = ["BM25_ONLY", "DENSE_ONLY", "HYBRID", "Draft", "Fusion", "Hit", "retri
 
 
 def normalize_charges(charges: list[str] | None, field: str = "charges") -> list[str]:
-    """Canonical charge names; an unknown name is a 4xx-worthy RecordError naming it."""
+    """Canonical charge names; an unknown name is a 4xx-worthy RecordError naming it.
+
+    Unlike ingestion, which keeps a plausible unlisted name so that nothing is lost, a request's
+    charge must be on the canonical list (or an alias of one): a made-up name would silently match
+    nothing.
+    """
     out: list[str] = []
     for name in charges or []:
         canonical = normalize_charge(name)
-        if canonical is None:
-            raise RecordError("request", field, f"unknown charge {name!r}")
+        if canonical is None or not is_canonical(canonical):
+            raise RecordError("request", field, f"unknown charge {name!r}: not a charge of the 刑法 (see GET /v1/charges)")
         if canonical not in out:
             out.append(canonical)
     return out

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 MAX_TEXT = 100_000  # characters: a long judgment is ~30k
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _has_chinese(value: str) -> str:
+    """Judgments and drafts are Chinese: text without a single Han character cannot be matched to cases."""
+    if not _HAN.search(value):
+        raise ValueError("must contain Chinese text (the facts of the case); got no Chinese characters")
+    return value
+
+
+# the JSON-schema pattern (unanchored: "contains a Han character") documents the rule for clients and
+# fuzzers; the validator gives the readable message
+ChineseText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT, json_schema_extra={"pattern": _HAN.pattern}),
+                        AfterValidator(_has_chinese)]
+ChargeName = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+CircumstanceName = Annotated[str, StringConstraints(min_length=1, max_length=20)]
 
 
 class SearchFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    charges: list[str] | None = Field(None, max_length=20, description="keep cases with any of these charges")
+    charges: list[ChargeName] | None = Field(None, max_length=20, description="keep cases with any of these charges")
     court_level: str | None = Field(None, pattern="^(basic|intermediate|high|supreme)$")
     province: str | None = Field(None, max_length=20, examples=["浙江省"])
     year_from: int | None = Field(None, ge=1979, le=2100)
@@ -22,9 +41,9 @@ class SearchFilters(BaseModel):
 class SearchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(..., min_length=1, max_length=MAX_TEXT, description="facts (or the whole draft) of the case")
+    text: ChineseText = Field(..., description="facts (or the whole draft) of the case")
     k: int = Field(10, ge=1, le=100)
-    charges: list[str] | None = Field(None, max_length=20, description="charges, with or without 罪; CAIL bracket notation accepted")
+    charges: list[ChargeName] | None = Field(None, max_length=20, description="charges, with or without 罪; CAIL bracket notation accepted")
     filters: SearchFilters | None = None
 
 
@@ -74,13 +93,13 @@ class SubmittedCase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(..., min_length=1, max_length=200)
-    text: str = Field(..., min_length=1, max_length=MAX_TEXT)
+    text: ChineseText
 
 
 class CompareIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    draft: str = Field(..., min_length=1, max_length=MAX_TEXT)
+    draft: ChineseText
     cases: list[SubmittedCase] = Field(..., min_length=1, max_length=50)
 
 
@@ -101,17 +120,17 @@ class ProposedIn(BaseModel):
 
     type: str = Field(..., min_length=1, max_length=30, description="fixed_term, detention, surveillance, death, "
                       "death_suspended, life, fine_only, exemption (or 有期徒刑, 拘役, 管制, 死刑, 死缓, 无期徒刑, 罚金, 免予刑事处罚)")
-    months: float | None = Field(None, ge=0, le=300)
-    probation_months: float | None = Field(None, ge=0, le=60)
-    fine: float | None = Field(None, ge=0, le=1e10, description="罚金 in yuan")
+    months: float | None = Field(None, ge=0, le=300, allow_inf_nan=False, description="at most 25 years (刑法第69条)")
+    probation_months: float | None = Field(None, ge=0, le=60, allow_inf_nan=False)
+    fine: float | None = Field(None, ge=0, le=1e10, allow_inf_nan=False, description="罚金 in yuan")
 
 
 class AssessIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(..., min_length=1, max_length=MAX_TEXT)
-    charges: list[str] | None = Field(None, max_length=20)
-    circumstances: list[str] | None = Field(None, max_length=20, description="e.g. 自首, 坦白, 累犯; extracted when absent")
+    text: ChineseText
+    charges: list[ChargeName] | None = Field(None, max_length=20)
+    circumstances: list[CircumstanceName] | None = Field(None, max_length=20, description="e.g. 自首, 坦白, 累犯; extracted when absent")
     proposed: ProposedIn | None = None
     court: str | None = Field(None, max_length=200)
     judge_id: str | None = Field(None, max_length=100)
@@ -131,8 +150,8 @@ class AssessOut(BaseModel):
 class ExpectationsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(..., min_length=1, max_length=MAX_TEXT)
-    charges: list[str] | None = Field(None, max_length=20)
+    text: ChineseText
+    charges: list[ChargeName] | None = Field(None, max_length=20)
 
 
 class ExpectationsOut(BaseModel):

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 
-from service.deps import EngineDep
+from service.deps import CurrentUser, EngineDep, require
+from service.keys import Role
 from service.schemas import AlertOut, AlertsOut, AlertUpdate, StatsOut
 from service.store import acknowledge, deviation_stats, get_alert, list_alerts, sentencing_stats
 
-router = APIRouter(tags=["alerts"])
+router = APIRouter(tags=["alerts"], dependencies=[require(Role.manager, Role.admin)])
+AlertId = Annotated[str, Path(max_length=64)]
 
 
 def _out(row: dict) -> dict:
@@ -28,7 +30,7 @@ def alerts(
     date_from: date | None = None,
     date_to: date | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict:
     """Deviation alerts, newest first, filtered and paged."""
     rows, total = list_alerts(engine, limit=limit, offset=offset, court=court, charge=charge, level=level,
@@ -37,7 +39,7 @@ def alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
-def alert(alert_id: str, engine: EngineDep) -> dict:
+def alert(alert_id: AlertId, engine: EngineDep) -> dict:
     """One alert."""
     row = get_alert(engine, alert_id=alert_id)
     if row is None:
@@ -46,9 +48,10 @@ def alert(alert_id: str, engine: EngineDep) -> dict:
 
 
 @router.patch("/alerts/{alert_id}", response_model=AlertOut)
-def update_alert(alert_id: str, body: AlertUpdate, engine: EngineDep) -> dict:
+def update_alert(alert_id: AlertId, body: AlertUpdate, engine: EngineDep, user: CurrentUser) -> dict:
     """Acknowledge an alert with its resolution (justified or corrected) and a note."""
-    row = acknowledge(engine, alert_id=alert_id, resolution=body.resolution, note=body.note, by=body.by)
+    row = acknowledge(engine, alert_id=alert_id, resolution=body.resolution, note=body.note,
+                      by=body.by or user.name or user.actor)
     if row is None:
         raise HTTPException(404, f"no alert {alert_id!r}")
     return _out(row)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.assess import assess, parse_proposed
-from service.deps import EngineDep, IndexDep
+from service.deps import ALL_ROLES, EngineDep, IndexDep, require
+from service.keys import Role
 from service.plain_language import expectation_summary
 from service.schemas import AssessIn, AssessOut, ExpectationsIn, ExpectationsOut
 from service.store import ALERT_LEVELS, record_assessment
@@ -13,7 +14,7 @@ from service.store import ALERT_LEVELS, record_assessment
 router = APIRouter(tags=["sentencing"])
 
 
-@router.post("/assess", response_model=AssessOut)
+@router.post("/assess", response_model=AssessOut, dependencies=[require(Role.judge, Role.admin)])
 def assess_route(body: AssessIn, index: IndexDep, engine: EngineDep) -> dict:
     """Expected sentence range from similar cases and the corpus model; deviation of a proposal."""
     proposed = parse_proposed(body.proposed.model_dump()) if body.proposed else None
@@ -33,7 +34,7 @@ def assess_route(body: AssessIn, index: IndexDep, engine: EngineDep) -> dict:
     return result
 
 
-@router.post("/expectations", response_model=ExpectationsOut)
+@router.post("/expectations", response_model=ExpectationsOut, dependencies=[require(*ALL_ROLES)])
 def expectations(body: ExpectationsIn, index: IndexDep) -> dict:
     """For litigants: what similar cases suggest, in plain words; anonymized, no alerts."""
     result = assess(index, body.text, charges=body.charges)

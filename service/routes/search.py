@@ -6,12 +6,12 @@ from fastapi import APIRouter
 
 from indexing.search_index import Filters
 from service.case_compare import compare_cases
-from service.deps import IndexDep
+from service.deps import ALL_ROLES, IndexDep, require
 from service.explain import excerpt_with_highlights, explain
 from service.retrieve import normalize_charges, prepare_draft, retrieve
 from service.schemas import CompareIn, CompareOut, DraftSummary, SearchIn, SearchOut
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], dependencies=[require(*ALL_ROLES)])  # litigants too: results are anonymized
 
 
 @router.post("/search", response_model=SearchOut)

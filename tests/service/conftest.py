@@ -6,12 +6,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from indexing.build import BuildConfig, build_index
 from indexing.db import make_engine
@@ -47,10 +49,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(built: Built) -> Iterator[str]:
-    """Base URL of a live server on 127.0.0.1 serving the built index."""
-    app = create_app(Settings(data_dir=built.data_dir, database_url=built.database_url))
+@contextmanager
+def live_server(app: FastAPI) -> Iterator[str]:
+    """Run ``app`` on a real uvicorn server on 127.0.0.1; yields its base URL."""
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
@@ -66,9 +67,43 @@ def server(built: Built) -> Iterator[str]:
             time.sleep(0.2)
     else:
         pytest.fail("server did not come up")
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield base
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(built: Built) -> Iterator[str]:
+    """Base URL of a live server on 127.0.0.1 serving the built index (local mode: no keys)."""
+    with live_server(create_app(Settings(data_dir=built.data_dir, database_url=built.database_url))) as base:
+        yield base
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """A live server with API keys: its own database (so the local-mode ``server`` keeps no keys)."""
+
+    base: str
+    database_url: str
+    keys: dict[str, str]  # role -> secret
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+
+@pytest.fixture(scope="session")
+def keyed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keyed]:
+    from service.keys import Role, create_key
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('keyed') / 'leian.db'}"
+    engine = make_engine(url)
+    keys = {role.value: create_key(engine, role=role, name=f"test {role.value}")[1] for role in Role}
+    engine.dispose()
+    # no rate limit here, so the fuzzer's thousands of requests reach the handlers (test_auth checks the limiter)
+    with live_server(create_app(Settings(data_dir=built.data_dir, database_url=url, rate_limit_per_second=0))) as base:
+        yield Keyed(base, url, keys)
 
 
 @pytest.fixture(scope="session")

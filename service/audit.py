@@ -1,0 +1,164 @@
+"""Append-only, hash-chained audit log in the case-store database, and its verification.
+
+Each record holds who (key id, "local" or "cli:<user>"), the role, when, the action and its
+target, the SHA-256 and size of the request, and the outcome status. Query texts are never kept
+(they are court data): only their hash and size. Each record's ``hash`` is the SHA-256 of its
+fields and the previous record's hash, so editing, deleting or reordering any record breaks the
+chain at that seq; ``audit_head`` (written in the same transaction) holds the last seq and hash, so
+deleting the newest records is detected too. Someone who can rewrite the whole table *and* the head
+can forge a consistent chain; against that, note the head ``leian audit verify`` prints somewhere
+else and pass it back with ``--anchor SEQ:HASH``.
+
+Appends are serialized across processes (several server workers, the CLI): PostgreSQL takes a
+transaction-level advisory lock, SQLite a write lock (``BEGIN IMMEDIATE``) before reading the head.
+This module has no update or delete function: the application only ever appends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from indexing.db import audit_head, audit_log
+
+GENESIS = "0" * 64
+_PG_LOCK = 0x1E1A_A0D1  # advisory lock id of the audit chain
+FIELDS = ("seq", "at", "actor", "role", "action", "target", "request_hash", "request_size", "status", "prev_hash")
+
+
+def canonical_request(method: str, path: str, query: str, body: bytes) -> bytes:
+    """Method, path, query and the body (JSON re-serialized with sorted keys when it parses)."""
+    try:
+        canon = json.dumps(json.loads(body), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        canon = body
+    return f"{method} {path}?{query}\n".encode() + canon
+
+
+def request_digest(payload: Any) -> tuple[str, int]:
+    """Hash and size of a request given as JSON-able data (what the CLI commands audit)."""
+    raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    return hashlib.sha256(raw).hexdigest(), len(raw)
+
+
+def record_hash(row: dict[str, Any]) -> str:
+    fields = [row[k] for k in FIELDS]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK)))
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite passes it through; COMMIT on conn.commit()
+    else:
+        raise ValueError(f"unsupported database {conn.dialect.name!r}: use SQLite or PostgreSQL")
+
+
+def append(
+    engine: Engine, *, actor: str, role: str | None, action: str, target: str | None,
+    request_hash: str, request_size: int, status: int,
+) -> dict[str, Any]:
+    """Append one record at the end of the chain; returns it with its seq and hash."""
+    with engine.connect() as conn:
+        try:
+            _lock(conn)
+            head = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
+            seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+            row = {
+                "seq": seq + 1, "at": datetime.now(UTC).isoformat(timespec="microseconds"), "actor": actor[:64],
+                "role": role, "action": action, "target": (target or "")[:500] or None, "request_hash": request_hash,
+                "request_size": int(request_size), "status": int(status), "prev_hash": prev,
+            }
+            row["hash"] = record_hash(row)
+            conn.execute(audit_log.insert().values(**row))
+            if head:
+                conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=row["seq"], hash=row["hash"]))
+            else:
+                conn.execute(audit_head.insert().values(id=1, seq=row["seq"], hash=row["hash"]))
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+    return row
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    records: int
+    last_seq: int
+    last_hash: str
+    broken_seq: int | None = None
+    reason: str | None = None
+
+
+def _rows(engine: Engine, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    last = 0
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(select(audit_log).where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(batch)).mappings().all()
+        if not rows:
+            return
+        yield from (dict(r) for r in rows)
+        last = rows[-1]["seq"]
+
+
+def verify(engine: Engine, *, anchor: tuple[int, str] | None = None) -> Verdict:
+    """Recompute the chain; the first seq where it breaks (edited, deleted or reordered), or ok."""
+    expected_seq, prev, n = 1, GENESIS, 0
+    anchor_seen = False
+
+    def broken(seq: int, reason: str) -> Verdict:
+        return Verdict(False, n, expected_seq - 1, prev, seq, reason)
+
+    for row in _rows(engine):
+        if row["seq"] != expected_seq:
+            return broken(expected_seq, f"seq {expected_seq} is missing (deleted); the next record is seq {row['seq']}")
+        if row["prev_hash"] != prev:
+            return broken(row["seq"], f"seq {row['seq']} does not follow seq {row['seq'] - 1} (prev_hash differs: deleted, reordered or edited)")
+        if record_hash(row) != row["hash"]:
+            return broken(row["seq"], f"seq {row['seq']} was edited (its contents no longer match its hash)")
+        if anchor and row["seq"] == anchor[0]:
+            if row["hash"] != anchor[1]:
+                return broken(row["seq"], f"seq {row['seq']} differs from the anchor (the chain was rewritten from here or before)")
+            anchor_seen = True
+        prev, n, expected_seq = row["hash"], n + 1, expected_seq + 1
+    with engine.connect() as conn:
+        head = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
+    head_seq, head_hash = (head[0], head[1]) if head else (0, GENESIS)
+    if (head_seq, head_hash) != (expected_seq - 1, prev):
+        if head_seq > expected_seq - 1:
+            return broken(expected_seq, f"records seq {expected_seq}..{head_seq} are missing (deleted from the end)")
+        return broken(head_seq, f"the chain head (seq {head_seq}) does not match the last record (seq {expected_seq - 1})")
+    if anchor and not anchor_seen:
+        return broken(anchor[0], f"anchor seq {anchor[0]} is not in the log (deleted)")
+    return Verdict(True, n, expected_seq - 1, prev)
+
+
+def list_records(
+    engine: Engine, *, actor: str | None = None, action: str | None = None, since: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """The newest records first, filtered by actor, action and time (ISO date or datetime, UTC)."""
+    query = select(audit_log)
+    if actor:
+        query = query.where(audit_log.c.actor == actor)
+    if action:
+        query = query.where(audit_log.c.action == action)
+    if since:
+        query = query.where(audit_log.c.at >= since)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(audit_log.c.seq.desc()).limit(limit)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(audit_log)).scalar_one())

@@ -1,0 +1,116 @@
+"""Every response of every role, scanned for ID numbers, phone numbers and the real names in the LeCaRDv2 heads.
+
+The 43 heads in data_samples/lecardv2_heads.jsonl carry the defendants', lawyers' and judges' real
+names; they are in the index (the ``built`` fixture ingests all of data_samples) and they are sent as
+queries and as submitted cases, with an ID number and a phone number added, by each role to each
+endpoint (allowed or not). The names are found with the independent patterns of
+``evaluation.anonymization_report``. None of them, and no ID or phone number, may appear in any
+response.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+import pytest
+
+from evaluation.anonymization_report import _PSEUDONYM, DEFENDANT, NOT_PERSONS, ROLE_NAME
+from indexing.anonymize import surnames
+from service.keys import Role
+from tests.conftest import SAMPLES
+from tests.service.conftest import Keyed
+
+ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
+PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+ROLES = [r.value for r in Role]
+HEADS = [json.loads(line) for line in (SAMPLES / "lecardv2_heads.jsonl").read_text(encoding="utf-8").splitlines()]
+CONTACT = "被告人联系电话13912345678，公民身份号码110101199003071234。"
+
+
+def real_names() -> set[str]:
+    known = surnames()
+    names: set[str] = set()
+    for row in HEADS:
+        names |= {n for n in DEFENDANT.findall(row["query"]) if not _PSEUDONYM.search(n)}
+        for m in ROLE_NAME.finditer(row["query"]):
+            name = m.group("name")
+            if name[0] in known and not _PSEUDONYM.search(name) and name not in NOT_PERSONS:
+                names.add(name)
+    return names
+
+
+NAMES = real_names()
+
+
+def _text(i: int) -> str:
+    row = HEADS[i % len(HEADS)]
+    return row["query"] + CONTACT + (row.get("fact") or "")
+
+
+def _leaks(body: str) -> list[str]:
+    found = [f"name {n}" for n in NAMES if n in body]
+    found += [f"ID number {m}" for m in ID_NUMBER.findall(body)]
+    return found + [f"phone {m}" for m in PHONE.findall(body)]
+
+
+def _requests(role_index: int, alert_id: str) -> list[tuple[str, str, dict]]:
+    """What one role sends: every endpoint, with its share of the heads as queries and submitted cases."""
+    mine = list(range(role_index, len(HEADS), len(ROLES)))
+    reqs: list[tuple[str, str, dict]] = [("POST", "/v1/search", {"json": {"text": _text(i), "k": 20}}) for i in mine]
+    reqs += [
+        ("POST", "/v1/compare", {"json": {"draft": _text(mine[0]), "cases": [{"id": f"c{i}", "text": _text(i)} for i in mine]}}),
+        ("POST", "/v1/expectations", {"json": {"text": _text(mine[1])}}),
+        ("POST", "/v1/assess", {"json": {"text": _text(mine[2]), "proposed": {"type": "fixed_term", "months": 240}}}),
+        ("GET", "/v1/alerts", {"params": {"limit": 500}}),
+        ("GET", f"/v1/alerts/{alert_id}", {}),
+        ("PATCH", f"/v1/alerts/{alert_id}", {"json": {"resolution": "justified"}}),
+        ("GET", "/v1/stats", {"params": {"group_by": "court"}}),
+        ("GET", "/v1/stats", {"params": {"group_by": "charge"}}),
+        ("GET", "/v1/charges", {}),
+        ("GET", "/healthz", {}),
+    ]
+    return reqs
+
+
+def test_the_heads_do_carry_real_names_and_they_are_in_the_index() -> None:
+    assert len(HEADS) == 43 and len(NAMES) >= 80
+    assert _leaks("".join(_text(i) for i in range(len(HEADS))))  # the scanner finds them in the raw heads
+
+
+@pytest.fixture(scope="module")
+def alert_id(keyed: Keyed) -> str:
+    with httpx.Client(base_url=keyed.base, timeout=120) as c:
+        resp = c.post("/v1/assess", headers=keyed.headers("judge"), json={
+            "text": _text(0), "proposed": {"type": "fixed_term", "months": 300}, "court": "隐私测试法院"})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["alert_id"] or pytest.fail("no alert for a 25-year proposal")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_personal_data_in_any_response(keyed: Keyed, alert_id: str, role: str) -> None:
+    leaks: dict[str, list[str]] = {}
+    statuses = []
+    with httpx.Client(base_url=keyed.base, timeout=120, headers=keyed.headers(role)) as c:
+        for method, path, kwargs in _requests(ROLES.index(role), alert_id):
+            resp = c.request(method, path, **kwargs)
+            statuses.append(resp.status_code)
+            assert resp.status_code < 500, resp.text
+            body = resp.text + json.dumps(resp.json(), ensure_ascii=False) + repr(dict(resp.headers))
+            if found := _leaks(body):
+                leaks[f"{method} {path} ({resp.status_code})"] = found
+    assert not leaks, leaks
+    assert statuses.count(200) >= 12  # the scan saw real answers, not only refusals
+    if role == "litigant":
+        assert set(statuses[-7:-3]) == {403}  # alerts and statistics are not for litigants
+
+
+def test_search_returns_the_heads_own_cases_anonymized(keyed: Keyed) -> None:
+    """The scan is meaningful: a head's own case comes back (its case number), with placeholders for the names."""
+    with httpx.Client(base_url=keyed.base, timeout=120) as c:
+        resp = c.post("/v1/search", headers=keyed.headers("litigant"), json={"text": HEADS[0]["fact"], "k": 5})
+    hits = resp.json()["results"]
+    own = [h for h in hits if h["case_number"] and h["case_number"] in HEADS[0]["query"]]
+    assert own, [h["case_number"] for h in hits]
+    assert "某" in own[0]["facts_excerpt"]
