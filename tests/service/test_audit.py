@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from indexing.db import audit_head, audit_log, make_engine
 from service import audit
@@ -27,9 +28,29 @@ def _fill(engine: Engine, n: int = 5) -> None:
                      request_hash=hashlib.sha256(str(i).encode()).hexdigest(), request_size=i, status=200)
 
 
+def _drop_guards(engine: Engine) -> None:
+    """What an attacker with DDL rights does first: drop the append-only triggers."""
+    drops = (["DROP TRIGGER IF EXISTS audit_log_no_update", "DROP TRIGGER IF EXISTS audit_log_no_delete"]
+             if engine.dialect.name == "sqlite" else
+             ["DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log", "DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log"])
+    with engine.begin() as conn:
+        for statement in drops:
+            conn.execute(text(statement))
+
+
 def _sql(engine: Engine, statement: str) -> None:
+    """Tamper with the log by raw SQL, the database's own guards removed."""
+    _drop_guards(engine)
     with engine.begin() as conn:
         conn.execute(text(statement))
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'x' WHERE seq = 1", "DELETE FROM audit_log WHERE seq = 1"])
+def test_the_database_refuses_to_change_or_delete_records(engine: Engine, statement: str) -> None:
+    _fill(engine, 2)
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text(statement))
+    assert audit.verify(engine).ok and audit.verify(engine).records == 2
 
 
 def test_appends_form_a_chain_that_verifies(engine: Engine) -> None:
@@ -89,6 +110,7 @@ def test_reordered_records_are_found(engine: Engine) -> None:
 def test_a_consistently_rewritten_chain_is_caught_by_an_anchor(engine: Engine) -> None:
     _fill(engine)
     anchor = (3, audit.list_records(engine, limit=10)[2]["hash"])
+    _drop_guards(engine)
     with engine.begin() as conn:  # an attacker with write access rewrites seq 2 and every hash after it
         rows = [dict(r) for r in conn.execute(audit_log.select().order_by(audit_log.c.seq)).mappings()]
         rows[1]["actor"] = "nobody"
