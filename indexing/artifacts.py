@@ -63,14 +63,43 @@ def write_manifest(directory: Path, manifest: dict) -> None:
     (directory / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+def _fsync_tree(directory: Path) -> None:
+    """Flush every file of a build, and the folders, to disk before it is named current."""
+    for path in sorted(directory.rglob("*"), reverse=True):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def publish(data_dir: Path, temp: Path, version: str, *, keep: int = 3) -> Path:
-    """Move a finished build into place and make it current; prune all but the newest ``keep``."""
+    """Move a finished build into place and make it current; prune all but the newest ``keep``.
+
+    Each step leaves a consistent state if the process dies right after it: the files are on disk
+    before the folder is renamed, the renamed folder is complete but not yet current, and CURRENT is
+    replaced by one rename of a fully written file (even a power cut leaves the old or the new name).
+    """
     root = indexes_dir(data_dir)
     final = root / version
+    _fsync_tree(temp)
     os.replace(temp, final)
     pointer = root / "CURRENT.tmp"
-    pointer.write_text(version + "\n", encoding="utf-8")
+    with pointer.open("w", encoding="utf-8") as fh:
+        fh.write(version + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(pointer, root / "CURRENT")
+    _fsync_dir(root)
     versions = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     for old in versions[:-keep]:
         if old.name != version:

@@ -25,8 +25,9 @@ from sqlalchemy import Engine
 
 from indexing import artifacts
 from indexing.bm25 import BM25Index
-from indexing.db import iter_cases
+from indexing.db import iter_cases, unfinished_run
 from indexing.dense import build_faiss, save_faiss
+from indexing.errors import ArtifactError
 from indexing.schema import CaseRecord
 from indexing.segment import tokenize
 
@@ -87,10 +88,15 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
     from indexing.embed import Embedder
 
     started = time.perf_counter()
+    running = unfinished_run(engine)
+    if running is not None:
+        raise ArtifactError(
+            f"ingest run {running['run_id']} (started {running['started_at']:%Y-%m-%d %H:%M:%S}) has not finished: "
+            "wait for it, or if it was killed re-run the same `leian ingest` command (stored cases stay as they "
+            "are and the rest is added), then build"
+        )
     records = [r for r in iter_cases(engine) if indexable(r, config.include_synthetic)]
     if not records:
-        from indexing.errors import ArtifactError
-
         raise ArtifactError("the case store holds no case with facts to index: run `leian ingest` first")
     version = artifacts.new_version_name()
     temp = artifacts.temp_dir_for(config.data_dir, version)
@@ -148,6 +154,7 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
         spec = config.faiss_spec or default_faiss_spec(len(records))
         progress(f"building FAISS ({spec}) and BM25 indexes")
         np.save(temp / "embeddings.npy", embeddings)
+        progress("writing the FAISS index")
         save_faiss(build_faiss(embeddings, spec), temp / "dense.faiss")
         BM25Index.build(tokens).save(temp / "bm25")
         with (temp / "tokens.jsonl").open("w", encoding="utf-8") as fh:
@@ -171,7 +178,8 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
         manifest["sentencing"] = fit_sentencing(temp, records, embeddings, tokens, seed=config.seed, progress=progress)
         manifest["seconds"] = round(time.perf_counter() - started, 1)
         artifacts.write_manifest(temp, manifest)
-    except BaseException:
+        progress(f"publishing version {version}")
+    except BaseException:  # killed cleanly (Ctrl-C, SIGTERM) or failed: nothing of this build remains
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return artifacts.publish(config.data_dir, temp, version)

@@ -154,18 +154,33 @@ def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'leian.db').resolve()}"
 
 
+#: Connections each process keeps open (plus as many again under bursts). One engine per process:
+#: every ``leian serve`` worker has its own pool, and SQLite serializes their writes itself.
+POOL_SIZE = 8
+POOL_OVERFLOW = 8
+
+
 def make_engine(url: str) -> Engine:
-    """Create the engine and the tables. SQLite gets WAL so readers never block the ingest."""
-    engine = create_engine(url, pool_pre_ping=True, future=True)
-    if engine.dialect.name == "sqlite":
+    """Create the engine and the tables.
+
+    SQLite gets WAL, so readers never block the writer (the ingest, or another service worker), a
+    busy timeout, so concurrent writers from several processes wait their turn instead of failing, and
+    ``synchronous=FULL``, so a transaction that returned (an alert the API answered with) survives a
+    power cut as well as a killed process. PostgreSQL connections are checked before use, because a
+    pooled one may have been closed by a server restart.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, future=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=30000")  # first: switching to WAL itself may wait for a lock
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=FULL")
             cur.close()
+    else:
+        engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=True, future=True)
 
     metadata.create_all(engine)
     return engine
@@ -289,3 +304,17 @@ def finish_run(engine: Engine, run_id: str, report: dict) -> None:
             .where(ingest_runs.c.run_id == run_id)
             .values(finished_at=datetime.now(UTC), report=report)
         )
+
+
+def unfinished_run(engine: Engine) -> dict | None:
+    """The newest ingest run when it has not finished (it is still running, or it was killed), else None.
+
+    Its stored cases are complete, but the corpus flags (duplicates, overturned) are only recomputed
+    when a run finishes, so an index built now could include duplicates: the build waits for it.
+    """
+    query = select(ingest_runs.c.run_id, ingest_runs.c.started_at, ingest_runs.c.finished_at)
+    with engine.connect() as conn:
+        row = conn.execute(query.order_by(ingest_runs.c.started_at.desc()).limit(1)).first()
+    if row is None or row.finished_at is not None:
+        return None
+    return {"run_id": row.run_id, "started_at": row.started_at}

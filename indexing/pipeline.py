@@ -4,11 +4,19 @@
 one transaction), writes rejected records to a quarantine file and table, recomputes the corpus-level
 flags, and returns an ``IngestReport``. Re-running it on the same sources changes nothing and reports
 every record as unchanged.
+
+Crash safety: a case is one row written in its batch's transaction, so a killed ingest leaves each
+case either fully stored or absent, and re-running the same command stores the rest (stored cases
+count as unchanged). The run is marked finished only after the corpus flags (duplicates, overturned)
+are recomputed; ``leian build`` refuses to index while the newest run is unfinished. A
+KeyboardInterrupt (Ctrl-C, or SIGTERM as the CLI maps it) stops reading, commits the records already
+processed, recomputes the flags, and returns a report marked ``interrupted``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections import Counter
@@ -29,7 +37,7 @@ from indexing.parse import StatuteArticle, detect_format, iter_source_files, par
 from indexing.quality import CARD_SOURCES, check, corpus_flags
 from indexing.schema import CaseRecord, Quarantined, RawJudgment
 
-BATCH = 500
+BATCH = 500  # cases per transaction
 _CORPUS_FLAG_FIELDS = ("duplicate_of", "near_duplicate_of", "overturned", "overturned_by")
 
 
@@ -56,6 +64,7 @@ class IngestReport:
     total_in_store: int = 0
     seconds: float = 0.0
     quarantine_file: str | None = None
+    interrupted: bool = False  # stopped by Ctrl-C/SIGTERM: what was read is stored, the rest was not read
 
     @property
     def stored(self) -> int:
@@ -93,6 +102,7 @@ class IngestReport:
             "seconds": round(self.seconds, 2),
             "docs_per_second": round(self.docs_per_second, 1),
             "quarantine_file": self.quarantine_file,
+            "interrupted": self.interrupted,
         }
 
 
@@ -125,8 +135,11 @@ def ingest(
     *,
     progress: bool = True,
     on_file: Callable[[Path, str], None] | None = None,
+    batch: int = BATCH,
 ) -> IngestReport:
-    """Ingest every record of ``paths`` into the store behind ``engine``."""
+    """Ingest every record of ``paths`` into the store behind ``engine``, ``batch`` cases per transaction."""
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1 case per transaction, got {batch}")
     started = time.perf_counter()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     report = IngestReport(run_id=run_id)
@@ -140,18 +153,23 @@ def ingest(
     def flush() -> None:
         stored = db.existing_records(engine, [r.case_id for r, _ in pending])
         to_write = []
+        counts = Counter()
         for record, _loc in pending:
             record = _carry_corpus_flags(record, stored.get(record.case_id))
             as_json = record.model_dump(mode="json")
             if record.case_id not in stored:
-                report.stored_new += 1
+                counts["stored_new"] += 1
                 to_write.append(record)
             elif stored[record.case_id] != as_json:
-                report.updated += 1
+                counts["updated"] += 1
                 to_write.append(record)
             else:
-                report.unchanged += 1
-        db.upsert_cases(engine, to_write)
+                counts["unchanged"] += 1
+        db.upsert_cases(engine, to_write)  # the batch's one transaction: all of it, or none
+        # counted only once committed, so a flush repeated after an interrupt does not count twice
+        report.stored_new += counts["stored_new"]
+        report.updated += counts["updated"]
+        report.unchanged += counts["unchanged"]
         pending.clear()
 
     def reject(item: Quarantined) -> None:
@@ -160,41 +178,51 @@ def ingest(
         with quarantine_path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(item.model_dump(), ensure_ascii=False) + "\n")
 
-    for path in iter_source_files(paths):
-        try:
-            fmt = detect_format(path)
-        except (SourceError, OSError, UnicodeDecodeError) as exc:
-            report.unreadable_sources[str(path)] = str(exc)
-            continue
-        report.sources[str(path)] = fmt
-        if on_file:
-            on_file(path, fmt)
-        items: Iterable = parse_file(path)
-        if progress:
-            items = tqdm(items, desc=f"{path.name} [{fmt}]", unit=" rec", leave=False, mininterval=0.5)
-        for item in items:
-            if isinstance(item, StatuteArticle):
-                report.statutes += 1
-                statutes.append(item.__dict__)
-                continue
-            report.read += 1
-            if isinstance(item, Quarantined):
-                reject(item)
-                continue
+    def read_all() -> None:
+        for path in iter_source_files(paths):
             try:
-                record, masked = process(item)
-            except RecordError as exc:
-                reject(Quarantined(source=item.source, location=exc.location, field=exc.field, reason=exc.reason))
+                fmt = detect_format(path)
+            except (SourceError, OSError, UnicodeDecodeError) as exc:
+                report.unreadable_sources[str(path)] = str(exc)
                 continue
-            report.masked.update(masked)
-            report.by_charge.update(record.charges or ["(none)"])
-            report.by_outcome[record.outcome.type.value if record.outcome else "unknown"] += 1
-            pending.append((record, item.location))
-            if len(pending) >= BATCH:
-                flush()
+            report.sources[str(path)] = fmt
+            if on_file:
+                on_file(path, fmt)
+            items: Iterable = parse_file(path)
+            if progress:
+                items = tqdm(items, desc=f"{path.name} [{fmt}]", unit=" rec", leave=False, mininterval=0.5)
+            for item in items:
+                if isinstance(item, StatuteArticle):
+                    report.statutes += 1
+                    statutes.append(item.__dict__)
+                    continue
+                report.read += 1
+                if isinstance(item, Quarantined):
+                    reject(item)
+                    continue
+                try:
+                    record, masked = process(item)
+                except RecordError as exc:
+                    reject(Quarantined(source=item.source, location=exc.location, field=exc.field, reason=exc.reason))
+                    continue
+                report.masked.update(masked)
+                report.by_charge.update(record.charges or ["(none)"])
+                report.by_outcome[record.outcome.type.value if record.outcome else "unknown"] += 1
+                pending.append((record, item.location))
+                if len(pending) >= batch:
+                    flush()
+            flush()
+            db.upsert_statutes(engine, statutes)
+            statutes.clear()
+
+    try:
+        read_all()
+    except KeyboardInterrupt:
+        # Stop cleanly: keep what was read (whole cases), then finish the run as below, so the
+        # store is as consistent as after a complete run of fewer records.
+        report.interrupted = True
         flush()
         db.upsert_statutes(engine, statutes)
-        statutes.clear()
 
     db.add_quarantined(engine, run_id, rejected)
     _apply_corpus_flags(engine, report)
@@ -202,10 +230,11 @@ def ingest(
     report.seconds = time.perf_counter() - started
     report.quarantine_file = str(quarantine_path) if rejected else None
     db.finish_run(engine, run_id, report.to_dict())
-    (quarantine_dir.parent / "reports").mkdir(parents=True, exist_ok=True)
-    (quarantine_dir.parent / "reports" / f"ingest-{run_id}.json").write_text(
-        json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8"
-    )
+    reports = quarantine_dir.parent / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    partial = reports / f".ingest-{run_id}.json.tmp"  # renamed into place: never half a report
+    partial.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(partial, reports / f"ingest-{run_id}.json")
     return report
 
 
