@@ -3,11 +3,14 @@
 Two suites, both real published data (``../shared/data``):
 
 1. **CAIL2018 sample**, pooled and split 80/20 with :func:`evaluation.datasets.cail_split` (the split
-   every benchmark uses). Records are built by the pipeline itself: :func:`indexing.parse.parse_file`
-   then :func:`indexing.extract.extract`. Each case's similar cases are its k nearest training cases by
-   a character-bigram TF-IDF cosine (leave-one-out inside the training part), standing in for the
-   search index. The model is fitted on the training part, which it splits internally into a fit part
-   and a calibration part; the test part is never seen.
+   every benchmark uses), measured through the product's own path: the 80 % corpus part is ingested
+   and built as `leian ingest` + `leian build` would (:func:`evaluation.search_benchmark.build_corpus`,
+   shared with the search benchmark), the model is fitted on the corpus cases with the build's own
+   neighbour features (:func:`indexing.build.sentencing_neighbours`), and each held-out fact is
+   assessed as a judge's draft with its charges given: the draft pipeline
+   (:func:`service.retrieve.prepare_draft`) and the service's similar cases
+   (:func:`indexing.neighbours.neighbour_hits`). The model splits the corpus part internally into a
+   fit part and a calibration part; the held-out part is never seen.
 2. **2019 交通肇事罪 case cards** (23,028 structured sentences, no text): parsed with ``parse_file`` and
    turned into records by :func:`indexing.cards.card_to_case`, split 80/20 by case number with a fixed
    seed; similar cases are the k nearest cards over the standardized card features.
@@ -18,7 +21,8 @@ false-alarm rate of each deviation level on real held-out judgments (overall and
 with ≥ 30 test cases, with Wilson 95 % intervals), and the detection rate of each level when every
 custodial test sentence is doubled or halved (and when death/life is swapped with a term).
 
-Run: ``python -m evaluation.sentencing_benchmark [--data-dir ../shared/data] [--out report.json]``.
+Run: ``python -m evaluation.sentencing_benchmark [--data-dir ../shared/data] [--work DIR] [--out report.json]``
+(``--work`` keeps the CAIL build for the next run; ``leian eval`` shares it with the search benchmark).
 Exits with status 2 and says why when the shared data folder is missing.
 """
 
@@ -27,7 +31,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -365,17 +371,42 @@ def _auc(p: np.ndarray, t: np.ndarray) -> float:
 # ------------------------------------------------------------------------------------------ suites
 
 
-def run_cail(data_dir: Path, k: int, config: SentencingConfig) -> dict[str, Any]:
-    """The CAIL suite: pipeline records, TF-IDF neighbours, fit on the 80 % part, figures on the 20 %."""
+def run_cail(data_dir: Path, config: SentencingConfig, work: Path, epochs: int | None = None) -> dict[str, Any]:
+    """The CAIL suite through the product's path (see the module docstring); ``work`` holds the build."""
+    from evaluation.search_benchmark import build_corpus
+    from indexing.artifacts import current_dir
+    from indexing.build import indexable, sentencing_neighbours
+    from indexing.db import iter_cases, make_engine
+    from indexing.neighbours import neighbour_hits, neighbour_months
+    from indexing.search_index import SearchIndex
+    from indexing.segment import tokenize
+    from service.retrieve import prepare_draft
+
     t0 = time.perf_counter()
-    train, test = load_cail_records(data_dir)
-    train_nb, test_nb = text_neighbours(train, test, k)
+    corpus, queries = cail_split(load_cail_pooled(data_dir / CAIL_DIR))
+    _, test = load_cail_records(data_dir)  # labels of the held-out part, aligned with ``queries``
+    build_corpus(corpus, work, epochs)
+    index = SearchIndex(current_dir(work), with_sentencing=False)
+    engine = make_engine(f"sqlite:///{work / 'leian.db'}")
+    records = [r for r in iter_cases(engine) if indexable(r, False)]
+    engine.dispose()
+    if [r.case_id for r in records] != [row["case_id"] for row in index.rows]:
+        raise LeiAnError(f"the store in {work} does not match its index: delete {work} and run again")
     t1 = time.perf_counter()
-    model = SentencingModel.fit(train, train_nb, seed=SEED, config=config)
+    train_nb = sentencing_neighbours(
+        index, records, np.asarray(index.embeddings), [tokenize(r.facts) for r in records], seed=SEED
+    )
+    model = SentencingModel.fit(records, train_nb, seed=SEED, config=config)
     t2 = time.perf_counter()
-    out = evaluate(model, train, test, test_nb)
-    out["seconds"] = {"load_and_neighbours": t1 - t0, "fit": t2 - t1, "evaluate": time.perf_counter() - t2}
-    out["n_train"] = len(train)
+    drafts, test_nb = [], []
+    for query, labelled in zip(queries, test, strict=True):
+        draft = prepare_draft(query["fact"], index, [f"{c}罪" for c in query["meta"]["accusation"]])
+        test_nb.append(neighbour_months([index.rows[h.row] for h in neighbour_hits(draft, index)]))
+        drafts.append(draft.record.model_copy(update={"outcome": labelled.outcome}))
+    out = evaluate(model, records, drafts, test_nb)
+    out["seconds"] = {"load_and_build": t1 - t0, "fit": t2 - t1, "evaluate": time.perf_counter() - t2}
+    out["n_train"] = len(records)
+    out["neighbours"] = "the service's hybrid similar cases (indexing.neighbours), charges given"
     return out
 
 
@@ -397,6 +428,7 @@ def run_traffic(data_dir: Path, k: int, config: SentencingConfig) -> dict[str, A
     out["seconds"] = {"load_and_neighbours": t1 - t0, "fit": t2 - t1, "evaluate": time.perf_counter() - t2}
     out["n_train"] = len(train)
     out["rejected_cards"] = rejected
+    out["neighbours"] = f"the {k} nearest training cards over standardized card features"
     return out
 
 
@@ -448,7 +480,7 @@ def format_report(report: dict[str, Any]) -> str:
             p = r["probation"]
             lines.append(f"  probation: n={p['n']} base rate {_pct(p['base_rate'])} Brier {p['brier']:.3f} AUC {p['auc']:.3f}")
         s = r["seconds"]
-        lines.append(f"  time: neighbours {s['load_and_neighbours']:.0f}s, fit {s['fit']:.0f}s, evaluate {s['evaluate']:.0f}s")
+        lines.append("  time: " + ", ".join(f"{k.replace('_', ' ')} {v:.0f}s" for k, v in s.items()))
     return "\n".join(lines)
 
 
@@ -468,22 +500,39 @@ def _half(ci: Sequence[float]) -> float:
 
 
 def run(
-    data_dir: Path, *, k: int = K_NEIGHBOURS, suite: str = "all", config: SentencingConfig | None = None
+    data_dir: Path,
+    *,
+    k: int = K_NEIGHBOURS,
+    suite: str = "all",
+    config: SentencingConfig | None = None,
+    work: Path | None = None,
+    epochs: int | None = None,
 ) -> dict[str, Any]:
     """The report of the suites named by ``suite`` ("all", "cail" or "traffic"), as a dict.
+
+    Args:
+        k: Similar cards per traffic card (the CAIL suite uses the service's own similar cases).
+        work: Folder of the CAIL corpus build, reused when it already holds one (default: a
+            temporary folder, removed afterwards).
+        epochs: Contrastive-polish epochs of the CAIL build's embedder (None: the recipe's default).
 
     Raises:
         LeiAnError: When a suite's data is missing under ``data_dir``.
     """
     config = config or SentencingConfig()
     report: dict[str, Any] = {"k_neighbours": k, "seed": SEED, "config": config.__dict__, "suites": {}}
-    with threadpool_limits(1):  # the machine is shared: one core
-        if suite in ("all", "cail"):
-            report["suites"]["cail2018"] = run_cail(data_dir, k, config)
-        if suite in ("all", "traffic"):
-            if not (data_dir / TRAFFIC_FILE).is_file():
-                raise LeiAnError(f"traffic case cards not found: {data_dir / TRAFFIC_FILE}")
-            report["suites"]["traffic_cards_2019"] = run_traffic(data_dir, k, config)
+    scratch = work or Path(tempfile.mkdtemp(prefix="leian-sentencing-"))
+    try:
+        with threadpool_limits(1):  # the machine is shared: one core
+            if suite in ("all", "cail"):
+                report["suites"]["cail2018"] = run_cail(data_dir, config, scratch, epochs)
+            if suite in ("all", "traffic"):
+                if not (data_dir / TRAFFIC_FILE).is_file():
+                    raise LeiAnError(f"traffic case cards not found: {data_dir / TRAFFIC_FILE}")
+                report["suites"]["traffic_cards_2019"] = run_traffic(data_dir, k, config)
+    finally:
+        if work is None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return report
 
 
@@ -492,7 +541,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the shared data folder")
     parser.add_argument("--out", type=Path, help="write the JSON report here (default: stdout after the table)")
-    parser.add_argument("--k", type=int, default=K_NEIGHBOURS, help="similar cases per case")
+    parser.add_argument("--k", type=int, default=K_NEIGHBOURS, help="similar cards per traffic card")
+    parser.add_argument("--work", type=Path, help="keep (and reuse) the CAIL corpus build here")
+    parser.add_argument("--epochs", type=int, help="polish epochs of the build's embedder (default: the recipe's)")
     parser.add_argument("--suite", choices=["all", "cail", "traffic"], default="all")
     parser.add_argument("--no-text-model", action="store_true", help="leave out the TF-IDF text feature")
     parser.add_argument("--plain", action="store_true", help="plain (unnormalized) conformal residuals")
@@ -507,7 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     config = SentencingConfig(text_model=not args.no_text_model, normalized=not args.plain)
     try:
-        report = run(data_dir, k=args.k, suite=args.suite, config=config)
+        report = run(data_dir, k=args.k, suite=args.suite, config=config, work=args.work, epochs=args.epochs)
     except LeiAnError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -29,6 +29,7 @@ from indexing.db import iter_cases, unfinished_run
 from indexing.dense import build_faiss, save_faiss
 from indexing.errors import ArtifactError
 from indexing.schema import CaseRecord
+from indexing.search_index import SearchIndex
 from indexing.segment import tokenize
 
 logger = logging.getLogger(__name__)
@@ -185,6 +186,36 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
     return artifacts.publish(config.data_dir, temp, version)
 
 
+def sentencing_neighbours(
+    index: SearchIndex, records: list[CaseRecord], embeddings: np.ndarray, tokens: list[list[str]], *, seed: int
+) -> list[list[float]]:
+    """Per corpus case, the sentences of its similar cases, as the sentencing model is fitted on them.
+
+    They come from the same hybrid ranking the service uses for drafts (the case itself excluded),
+    searched with the vector a draft the embedder never saw would get
+    (:func:`~indexing.train_embedder.held_out_query_vectors`): with its in-sample vector a case finds
+    neighbours that share its true sentence, and the model would be calibrated on neighbours better
+    than any draft's. ``records``, ``embeddings`` and ``tokens`` are aligned with ``index.rows``.
+    """
+    from indexing.fusion import Draft
+    from indexing.neighbours import neighbour_hits, neighbour_months
+    from indexing.train_embedder import held_out_query_vectors
+
+    queries = held_out_query_vectors(
+        index.embedder.model,
+        [r.facts for r in records],
+        [r.outcome.months if r.outcome else None for r in records],
+        embeddings,
+        seed=seed,
+    )
+    months = []
+    for i, record in enumerate(records):
+        draft = Draft(record=record, tokens=tokens[i], vector=queries[i], charges_given=False)
+        hits = neighbour_hits(draft, index, exclude_row=i)
+        months.append(neighbour_months([index.rows[h.row] for h in hits]))
+    return months
+
+
 def fit_sentencing(
     directory: Path,
     records: list[CaseRecord],
@@ -196,22 +227,15 @@ def fit_sentencing(
 ) -> dict:
     """Fit the sentencing model and its conformal calibration on the indexed corpus.
 
-    Each case's neighbour sentences come from the same hybrid ranking the service uses for drafts
-    (itself excluded). Returns the manifest entry; a corpus too small to calibrate gets a reason
-    instead of a model, and assessments then answer that the model is unavailable.
+    Neighbour features: :func:`sentencing_neighbours`. Returns the manifest entry; a corpus too small
+    to calibrate gets a reason instead of a model, and assessments then answer that the model is
+    unavailable.
     """
-    from indexing.fusion import Draft
-    from indexing.neighbours import neighbour_hits, neighbour_months
-    from indexing.search_index import SearchIndex
     from indexing.sentencing import SentencingModel
 
     index = SearchIndex(directory, with_sentencing=False)
     progress(f"finding similar cases of {len(records)} cases for the sentencing model")
-    months = []
-    for i, record in enumerate(records):
-        draft = Draft(record=record, tokens=tokens[i], vector=embeddings[i], charges_given=False)
-        hits = neighbour_hits(draft, index, exclude_row=i)
-        months.append(neighbour_months([index.rows[h.row] for h in hits]))
+    months = sentencing_neighbours(index, records, embeddings, tokens, seed=seed)
     progress("fitting the sentencing model and its conformal calibration")
     try:
         model = SentencingModel.fit(records, months, seed=seed)

@@ -223,6 +223,71 @@ def train_embedder(
     return out_dir
 
 
+def held_out_query_vectors(
+    model: SentenceTransformer,
+    texts: Sequence[str],
+    months: Sequence[float | None],
+    embeddings: np.ndarray,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    severity_alpha: float = EmbedderRecipe.severity_alpha,
+) -> np.ndarray:
+    """The corpus's vectors as the embedder would give them to drafts it never saw.
+
+    Why: the severity block is a ridge regression fitted on the corpus's own sentences, and in sample
+    it nearly reproduces them (correlation 0.985 with ``log1p(months)`` on the CAIL corpus part, against
+    0.75 out of fold). Leave-one-out neighbours found with in-sample vectors therefore share the case's
+    *true* sentence, and a sentencing model fitted and calibrated on them trusts its neighbours far more
+    than a real draft's neighbours deserve: on the fixed CAIL split the served model's 80 % ranges
+    covered 71 % of held-out judgments and "notice" fired on 29 % of them (nominal 20 %). Giving each
+    corpus case, as a *query*, the severity block of a ridge fitted on the other folds makes the
+    build-time neighbours look like a draft's (coverage 82.5 %, notice 17.5 %); the indexed vectors
+    themselves stay in-sample, as they are when a draft is searched.
+
+    Only the severity block is replaced: the lexical block is unsupervised, and the charge block's
+    labels are the charges a judge states with the draft anyway.
+
+    Args:
+        model: The embedder; returned vectors are unchanged unless its first module is LeiAn's
+            :class:`CharNgramCaseEmbedding` with a severity block (no other model saw these labels).
+        texts: The corpus facts, in the order of ``embeddings``.
+        months: Their sentences in months (None where there is none), as given to :func:`train_embedder`.
+        embeddings: The corpus vectors ``model`` produced for ``texts`` (rows L2-normalised).
+        folds: Out-of-fold splits of the ridge.
+        seed: Seeds the fold assignment.
+        severity_alpha: The ridge penalty (the recipe's).
+
+    Returns:
+        A copy of ``embeddings`` whose severity block is out of fold.
+    """
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import normalize
+
+    module = model[0]
+    if not isinstance(module, CharNgramCaseEmbedding) or module.severity_bag is None or not module.severity_centers:
+        return embeddings
+    m = np.array([np.nan if x is None else float(x) for x in months])
+    labelled = ~np.isnan(m)
+    fold_of = np.random.default_rng(seed).permutation(len(texts)) % max(folds, 2)
+    if labelled.sum() < 2 * folds:
+        return embeddings
+    X = _tfidf_matrix(module, texts)
+    severity = np.zeros(len(texts))
+    for f in range(max(folds, 2)):
+        held = fold_of == f
+        train = ~held & labelled
+        severity[held] = Ridge(alpha=severity_alpha).fit(X[train], np.log1p(m[train])).predict(X[held])
+    centers = np.asarray(module.severity_centers)
+    s = module.severity_sigma
+    bumps = normalize(np.exp(-((severity[:, None] - centers[None, :]) ** 2) / (2 * s * s)))
+    out = embeddings.copy()
+    width = len(centers)
+    # keep the block's share of the unit vector (its weight over the norm of the concatenation)
+    out[:, -width:] = bumps * np.linalg.norm(embeddings[:, -width:], axis=1, keepdims=True)
+    return out
+
+
 #: A training item: (case index, part), part 0 = the whole fact, 1/2 = its first/second half.
 _Item = tuple[int, int]
 

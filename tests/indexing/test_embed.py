@@ -146,3 +146,35 @@ def test_uncached_hub_model_fails_fast_offline() -> None:
     with pytest.raises(ArtifactError, match="no network is used"):
         Embedder.load("leian-tests/this-model-is-not-in-any-cache")
     assert time.perf_counter() - start < 30
+
+
+def _severity(vectors: np.ndarray, centers: list[float]) -> np.ndarray:
+    """The log1p(months) a vector's severity block encodes: the centre its Gaussian bumps peak at."""
+    return np.asarray(centers)[np.argmax(vectors[:, -len(centers):], axis=1)]
+
+
+def test_held_out_query_vectors_remove_the_in_sample_severity_leak(
+    split: tuple[list[dict[str, Any]], list[dict[str, Any]]], model_dir: Path
+) -> None:
+    """In sample the severity block nearly restates each case's own sentence; out of fold it must not."""
+    from indexing.train_embedder import held_out_query_vectors
+
+    train, _ = split
+    emb = Embedder.load(model_dir)
+    texts = [r["fact"] for r in train]
+    months = [_months(r) for r in train]
+    vectors = emb.encode(texts)
+    held = held_out_query_vectors(emb.model, texts, months, vectors, seed=1)
+    centers = emb.model[0].severity_centers
+    width = len(centers)
+    assert held.shape == vectors.shape
+    np.testing.assert_array_equal(held[:, :-width], vectors[:, :-width])  # lexical and charge blocks untouched
+    np.testing.assert_allclose(np.linalg.norm(held, axis=1), 1.0, atol=1e-5)
+    truth = np.log1p(np.array([np.nan if m is None else m for m in months]))
+    known = ~np.isnan(truth)
+    in_sample = np.corrcoef(_severity(vectors, centers)[known], truth[known])[0, 1]
+    out_of_fold = np.corrcoef(_severity(held, centers)[known], truth[known])[0, 1]
+    assert in_sample > 0.9  # the leak: the ridge restates the training sentences
+    assert out_of_fold < in_sample - 0.1
+    # the same inputs give the same vectors (the folds are seeded)
+    np.testing.assert_array_equal(held, held_out_query_vectors(emb.model, texts, months, vectors, seed=1))
