@@ -41,7 +41,7 @@ def action_for(method: str, path: str) -> str | None:
 class AuditMiddleware:
     def __init__(self, app: ASGIApp, *, engine: Engine) -> None:
         self.app = app
-        self.engine = engine
+        self.writer = audit.AuditWriter(engine)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         action = action_for(scope.get("method", ""), scope.get("path", "")) if scope["type"] == "http" else None
@@ -74,13 +74,12 @@ class AuditMiddleware:
     def _record(self, scope: Scope, action: str, body: bytes, status: int) -> None:
         user = scope.get("state", {}).get(STATE_KEY)
         canon = audit.canonical_request(scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"), body)
-        audit.append(
-            self.engine,
-            actor=user.actor if user else "unauthenticated",
-            role=user.role.value if user else None,
-            action=action,
-            target=scope["path"],
-            request_hash=hashlib.sha256(canon).hexdigest(),
-            request_size=len(body),
-            status=status,
-        )
+        self.writer.submit({
+            "actor": user.actor if user else "unauthenticated",
+            "role": user.role.value if user else None,
+            "action": action,
+            "target": scope["path"],
+            "request_hash": hashlib.sha256(canon).hexdigest(),
+            "request_size": len(body),
+            "status": status,
+        })
