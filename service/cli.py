@@ -11,9 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from service.cli_admin import audit_app, audit_cli, cli_actor, keys_app
 from service.config import get_settings
 
 app = typer.Typer(help="LeiAn (类案): similar-case retrieval and sentencing-deviation warnings.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 err = Console(stderr=True)
 
 DataDirOpt = Annotated[
@@ -58,13 +61,18 @@ def ingest(
     _stop_cleanly_on_sigterm()
 
     settings, engine = _engine(data_dir)
+    status = 2
     try:
         report = run_ingest(sources, engine, settings.data_dir / "quarantine", progress=not quiet, batch=batch)
+        status = 1 if report.unreadable_sources else 0
     except LeiAnError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted again while finishing: every stored case is complete; re-run the same command "
               "to store the rest", INTERRUPTED)
+    finally:
+        audit_cli(engine, action="ingest", target=" ".join(str(p) for p in sources),
+                  payload={"sources": [str(p) for p in sources]}, status=status)
     if json_out:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     else:
@@ -136,8 +144,10 @@ def build(
         incremental=incremental,
         epochs=epochs,
     )
+    status = 2
     try:
         path = build_index(engine, config, progress=lambda msg: err.print(f"[cyan]build:[/] {msg}"))
+        status = 0
     except LeiAnError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -148,6 +158,9 @@ def build(
         except LeiAnError:
             serving = "no version was current before it either"
         _fail(f"build interrupted: nothing of it was published, and {serving}", INTERRUPTED)
+    finally:
+        audit_cli(engine, action="build", target=str(settings.data_dir), payload={
+            "embedder": config.embedder, "faiss": faiss_spec, "incremental": incremental, "epochs": epochs}, status=status)
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     err.print(f"[green]built[/] {path} ({manifest['cases']} cases, embedder {manifest['embedder']['name']}, "
               f"FAISS {manifest['faiss']}, {manifest['seconds']} s)")
@@ -182,7 +195,7 @@ def _post_api(data_dir: Path | None, path: str, body: dict) -> dict:
 
     from service.main import create_app
 
-    resp = TestClient(create_app(get_settings(data_dir=data_dir))).post(path, json=body)
+    resp = TestClient(create_app(get_settings(data_dir=data_dir), local_actor=cli_actor())).post(path, json=body)
     if resp.status_code != 200:
         problem = resp.json()
         detail = problem.get("detail", resp.text)
@@ -262,6 +275,7 @@ def serve(
     os.environ["LEIAN_WORKERS"] = str(workers)  # the app divides per-key rate limits among the workers
     os.environ["LEIAN_HOST"] = host
     settings = get_settings(data_dir=data_dir)
+    _refuse_open_bind(host, settings)
     err.print(f"LeiAn serving {settings.data_dir} on http://{host}:{port} with {workers} worker(s) (docs: /docs)")
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
@@ -273,6 +287,17 @@ def serve(
     for name, value in settings.model_dump(exclude_none=True).items():
         os.environ[f"LEIAN_{name.upper()}"] = str(Path(value).resolve()) if name == "data_dir" else str(value)
     uvicorn.run("service.main:create_app", factory=True, workers=workers, host=host, port=port, log_level="info")
+
+
+def _refuse_open_bind(host: str, settings) -> None:  # type: ignore[no-untyped-def]
+    """Keyless local mode is for loopback only: any other bind address needs keys first."""
+    from indexing.db import make_engine
+    from service.auth import is_loopback
+    from service.keys import active_keys_exist
+
+    if not is_loopback(host) and not active_keys_exist(make_engine(settings.resolved_database_url())):
+        _fail(f"refusing to serve on {host} without API keys: keyless local mode is for 127.0.0.1 only; "
+              "create keys first (leian keys create --role judge|litigant|manager|admin)")
 
 
 @app.command("eval")
