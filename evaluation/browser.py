@@ -113,9 +113,10 @@ def judge_assess(
         Select(driver.find_element(By.ID, "judge-type")).select_by_value(proposed_type)
     for field, value in (("judge-years", years), ("judge-months", months), ("judge-court", court), ("judge-case-ref", case_ref)):
         box = driver.find_element(By.ID, field)
-        box.clear()
-        if value is not None:
-            box.send_keys(str(value))
+        if box.is_enabled():  # term fields are disabled for outcome types without a term
+            box.clear()
+            if value is not None:
+                box.send_keys(str(value))
     driver.find_element(By.ID, "judge-submit").click()
     return wait_status(driver, "judge-status")
 

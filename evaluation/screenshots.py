@@ -54,9 +54,11 @@ def cail_records(charge: str, n: int) -> list[dict]:
 
 
 def litigant_text() -> str:
-    """A real LeCaRDv2 judgment head (real names of defendants) and its facts."""
-    rec = json.loads((SAMPLES / "lecardv2_heads.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    return rec["query"] + rec["fact"]
+    """A real CAIL fact paragraph (names already masked at the source), as a litigant might paste it.
+
+    The tests use a LeCaRDv2 head with real names instead; a committed picture should not show them.
+    """
+    return cail_records("故意伤害", 5)[4]["fact"]
 
 
 def outlier_months(client: httpx.Client, text: str, charges: list[str] | None = None) -> int:

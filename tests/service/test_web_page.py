@@ -25,6 +25,7 @@ from evaluation.browser import (
     wait_status,
 )
 from tests.conftest import SAMPLES
+from tests.service.conftest import Keyed
 
 COURT = "网页测试法院"
 # names of natural persons as the heads of real judgments give them: parties, then their lawyers
@@ -226,6 +227,39 @@ def test_keyboard_moves_between_tabs_and_the_access_key_is_sent(driver, server: 
             if msg["method"] == "Network.requestWillBeSent" and msg["params"]["request"]["url"].endswith("/v1/charges"):
                 sent.append(msg["params"]["request"]["headers"].get("Authorization"))
         assert sent == ["Bearer web-test-key"]
+    finally:
+        driver.execute_script("sessionStorage.removeItem('leian.apiKey')")
+
+
+def _use_key(driver, key: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    box = driver.find_element(By.ID, "api-key")
+    box.clear()
+    box.send_keys(key)
+    driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
+
+
+def test_with_keys_the_page_asks_for_one_and_explains_refusals(driver, keyed: Keyed) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    text = _judge_judgment()["text"]
+    open_view(driver, keyed.base, "judge")  # the page itself needs no key
+    try:
+        ok, status = judge_assess(driver, text=text)
+        assert not ok and "需要访问密钥" in status and "an API key is required" in status
+
+        _use_key(driver, keyed.keys["litigant"])
+        ok, status = judge_assess(driver, text=text)  # litigants may search, not assess
+        assert not ok and "没有使用这项功能的权限" in status and "may not use /v1/assess" in status
+        assert driver.find_elements(By.CSS_SELECTOR, "#judge-results [data-testid=similar-case]")
+
+        _use_key(driver, keyed.keys["judge"])
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#charge-options option"))
+        ok, status = judge_assess(driver, text=text)
+        assert ok, status
+        assert driver.find_elements(By.CSS_SELECTOR, "#judge-results [data-testid=distribution-chart]")
     finally:
         driver.execute_script("sessionStorage.removeItem('leian.apiKey')")
 

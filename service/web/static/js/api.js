@@ -28,7 +28,8 @@ const STATUS_WORDS = {
 export class ApiError extends Error {
   constructor(status, detail, field) {
     const words = STATUS_WORDS[status] || (status >= 500 ? STATUS_WORDS[500] : "请求未成功");
-    const where = field ? `（字段：${field}）` : "";
+    // for 401/403/429 the field is the Authorization header: the words already say so
+    const where = field && ![401, 403, 429].includes(status) ? `（字段：${field}）` : "";
     super(detail ? `${words}${where}：${detail}` : `${words}${where}`);
     this.status = status;
     this.detail = detail;
