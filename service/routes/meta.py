@@ -1,4 +1,4 @@
-"""/v1/charges: the charge names of the served index, for the web page's charge picker."""
+"""/v1/charges and /v1/me: the served index's charge names, and the caller's role, for the web page."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from service.deps import ALL_ROLES, IndexDep, require
+from service.deps import ALL_ROLES, CurrentUser, IndexDep, require
 
 router = APIRouter(tags=["meta"], dependencies=[require(*ALL_ROLES)])
 
@@ -27,6 +27,11 @@ class ChargesOut(BaseModel):
     index_version: str
 
 
+class MeOut(BaseModel):
+    role: str
+    local: bool  # keyless local single-user mode
+
+
 def charge_counts(rows: list[dict]) -> list[dict]:
     """Canonical charge names with the number of cases carrying each, most frequent first."""
     counter = Counter(charge for row in rows for charge in row["charges"])
@@ -40,3 +45,9 @@ def charges(index: IndexDep) -> dict:
         _counts[index.directory] = charge_counts(index.rows)
     data = _counts[index.directory]
     return {"data": data, "count": len(data), "index_version": index.version}
+
+
+@router.get("/me", response_model=MeOut)
+def me(user: CurrentUser) -> dict:
+    """The caller's role, so that the web page shows only the views that role may use."""
+    return {"role": user.role.value, "local": user.actor == "local"}

@@ -83,6 +83,7 @@ def test_the_page_and_its_assets_are_served_with_the_charges(client: httpx.Clien
     by_name = {c["charge"]: c["count"] for c in charges["data"]}
     assert by_name["危险驾驶罪"] > 10 and all(name.endswith("罪") for name in by_name)
     assert charges["index_version"] == client.get("/healthz").json()["index_version"]
+    assert client.get("/v1/me").json() == {"role": "admin", "local": True}  # keyless on loopback: the local admin
 
 
 def test_judge_sees_similar_cases_chart_and_deviation(driver, judged: dict) -> None:
@@ -240,26 +241,47 @@ def _use_key(driver, key: str) -> None:
     driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
 
 
-def test_with_keys_the_page_asks_for_one_and_explains_refusals(driver, keyed: Keyed) -> None:
+def _tabs(driver) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [t.text for t in driver.find_elements(By.CSS_SELECTOR, "[role=tab]") if t.is_displayed()]
+
+
+def test_with_keys_the_page_asks_for_one_and_shows_each_role_its_views(driver, keyed: Keyed) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     text = _judge_judgment()["text"]
     open_view(driver, keyed.base, "judge")  # the page itself needs no key
     try:
+        assert driver.find_element(By.ID, "key-status").text == "请填写访问密钥后保存"
         ok, status = judge_assess(driver, text=text)
         assert not ok and "需要访问密钥" in status and "an API key is required" in status
 
         _use_key(driver, keyed.keys["litigant"])
-        ok, status = judge_assess(driver, text=text)  # litigants may search, not assess
-        assert not ok and "没有使用这项功能的权限" in status and "may not use /v1/assess" in status
-        assert driver.find_elements(By.CSS_SELECTOR, "#judge-results [data-testid=similar-case]")
+        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "key-status").text == "已登录：当事人")
+        assert _tabs(driver) == ["当事人"] and driver.find_element(By.ID, "panel-litigant").is_displayed()
+        ok, status = litigant_expect(driver, text)
+        assert ok, status
 
         _use_key(driver, keyed.keys["judge"])
+        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "key-status").text == "已登录：法官")
+        assert _tabs(driver) == ["法官", "当事人"]
+        driver.find_element(By.ID, "tab-judge").click()
         WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#charge-options option"))
         ok, status = judge_assess(driver, text=text)
         assert ok, status
         assert driver.find_elements(By.CSS_SELECTOR, "#judge-results [data-testid=distribution-chart]")
+
+        _use_key(driver, keyed.keys["manager"])
+        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "key-status").text == "已登录：审判管理")
+        assert _tabs(driver) == ["当事人", "审判管理"]
+        driver.find_element(By.ID, "tab-manager").click()
+        ok, status = wait_status(driver, "alerts-status")
+        assert ok and status.startswith("共")
+
+        _use_key(driver, "leian_00000000_not-a-key")
+        WebDriverWait(driver, 30).until(lambda d: "invalid or revoked API key" in d.find_element(By.ID, "key-status").text)
     finally:
         driver.execute_script("sessionStorage.removeItem('leian.apiKey')")
 

@@ -1,16 +1,23 @@
-// Page start-up: the 法官 / 当事人 / 审判管理 tabs (ARIA tabs with arrow keys, #hash remembers the tab),
-// the access-key field, and each view's set-up.
+// Page start-up: the caller's role (GET /v1/me) decides which of the 法官 / 当事人 / 审判管理 tabs show;
+// ARIA tabs with arrow keys, #hash remembers the tab; the access-key field; each view's set-up.
 
-import { getKey, setKey } from "./api.js";
+import { api, getKey, setKey } from "./api.js";
 import { initJudge } from "./judge.js";
 import { initLitigant } from "./litigant.js";
 import { initManager, loadAlerts, loadStats } from "./manager.js";
 import { loadCharges } from "./ui.js";
 
 const TABS = ["judge", "litigant", "manager"];
+// what each role may use (the API enforces it; the page only leaves out what would be refused)
+const VIEWS_OF = { admin: TABS, judge: ["judge", "litigant"], manager: ["manager", "litigant"], litigant: ["litigant"] };
+const ROLE_WORDS = { admin: "管理员", judge: "法官", manager: "审判管理", litigant: "当事人" };
 const loaded = new Set();
+let current = null;
+
+const visible = () => TABS.filter((t) => !document.getElementById(`tab-${t}`).hidden);
 
 function select(name, { focus = false } = {}) {
+  current = name;
   for (const t of TABS) {
     const tab = document.getElementById(`tab-${t}`);
     const on = t === name;
@@ -32,34 +39,56 @@ function initTabs() {
     const tab = document.getElementById(`tab-${t}`);
     tab.addEventListener("click", () => select(t));
     tab.addEventListener("keydown", (ev) => {
-      const i = TABS.indexOf(t);
-      const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: TABS.length - 1 }[ev.key];
+      const shown = visible();
+      const i = shown.indexOf(t);
+      const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: shown.length - 1 }[ev.key];
       if (next === undefined) return;
       ev.preventDefault();
-      select(TABS[(next + TABS.length) % TABS.length], { focus: true });
+      select(shown[(next + shown.length) % shown.length], { focus: true });
     });
   }
-  const fromHash = window.location.hash.slice(1);
-  select(TABS.includes(fromHash) ? fromHash : "judge");
+}
+
+/** Ask the server who we are; show the tabs that role may use and say so beside the key field. */
+async function applyRole() {
+  const status = document.getElementById("key-status");
+  let role = null;
+  try {
+    const me = await api("/v1/me");
+    role = me.role;
+    status.className = "muted";
+    status.textContent = me.local ? "本机单用户模式，无需密钥" : `已登录：${ROLE_WORDS[role] || role}`;
+  } catch (err) {
+    status.className = "key-error";
+    status.textContent = err.status === 401 && !getKey() ? "请填写访问密钥后保存" : err.message;
+  }
+  const allowed = (role && VIEWS_OF[role]) || TABS;
+  for (const t of TABS) document.getElementById(`tab-${t}`).hidden = !allowed.includes(t);
+  document.body.dataset.role = role || "";
+  const wanted = current || window.location.hash.slice(1);
+  select(allowed.includes(wanted) ? wanted : allowed[0]);
 }
 
 function initKey() {
   const input = document.getElementById("api-key");
-  const status = document.getElementById("key-status");
   input.value = getKey();
-  status.textContent = getKey() ? "已使用访问密钥" : "未填写（本机单用户模式无需密钥）";
-  document.getElementById("key-form").addEventListener("submit", (ev) => {
+  document.getElementById("key-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     setKey(input.value.trim());
-    status.textContent = input.value.trim() ? "已保存，仅在本标签页内有效" : "已清除访问密钥";
+    await applyRole();
     loadCharges({ force: true });
   });
 }
 
-initKey();
-initJudge();
-initLitigant();
-initManager();
-initTabs();
-loadCharges();
-document.body.dataset.ready = "true";
+async function start() {
+  initKey();
+  initJudge();
+  initLitigant();
+  initManager();
+  initTabs();
+  await applyRole();
+  loadCharges();
+  document.body.dataset.ready = "true";
+}
+
+start();
