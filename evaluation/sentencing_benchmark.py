@@ -338,6 +338,23 @@ def evaluate(
             [d.level for d in model.deviation_many(sub, sub_nb, [Outcome(type=OutcomeType.DEATH)] * len(sub))]
         )
 
+    # what bounds the detection of doubled/halved sentences: how far the 80 % range reaches above and
+    # below the model's median, as factors (doubling is flagged only where twice the term leaves it)
+    reach = [
+        (e.range_80[1] / e.term_median_months, e.term_median_months / e.range_80[0] if e.range_80[0] > 0 else math.inf)
+        for e, c in zip(expected, custodial, strict=True)
+        if c and e.range_80 is not None and math.isfinite(e.range_80[1]) and e.term_median_months > 0
+    ]
+    if reach:
+        up, down = np.array(reach).T
+        detection["range_80_reach"] = {
+            "n": len(reach),
+            "upper_factor_median": float(np.median(up)),
+            "lower_factor_median": float(np.median(down)),
+            "share_upper_below_2": float(np.mean(up < 2)),
+            "share_lower_below_2": float(np.mean(down < 2)),
+        }
+
     probation: dict[str, Any] | None = None
     labelled = [i for i, r in enumerate(test) if r.outcome and r.outcome.type in TERM_TYPES and expected[i].probation_probability is not None]
     if labelled:
@@ -475,7 +492,14 @@ def format_report(report: dict[str, Any]) -> str:
         )
         lines.append(f"  {'detection':42s}{head}")
         for name, rates in r["detection"].items():
-            lines.append(row(name, rates))
+            if name != "range_80_reach":
+                lines.append(row(name, rates))
+        if "range_80_reach" in r["detection"]:
+            rr = r["detection"]["range_80_reach"]
+            lines.append(
+                f"  80% range reaches x{rr['upper_factor_median']:.2f} above / ÷{rr['lower_factor_median']:.2f} below the median"
+                f" (median case); narrower than x2 above in {_pct(rr['share_upper_below_2'])}, below in {_pct(rr['share_lower_below_2'])}"
+            )
         if r.get("probation"):
             p = r["probation"]
             lines.append(f"  probation: n={p['n']} base rate {_pct(p['base_rate'])} Brier {p['brier']:.3f} AUC {p['auc']:.3f}")

@@ -280,11 +280,18 @@ class Deviation(_Frozen):
 class SentencingConfig:
     """Hyper-parameters. None of them decides a warning; they shape the models the thresholds measure."""
 
-    calibration_fraction: float = 0.3
+    # Defaults chosen on an inner 80/20 validation split of the CAIL corpus part with the build's own
+    # neighbour features, never on the benchmark's held-out part (2 seeds each, MAE in months):
+    # 0.3 / squared+ensemble 12.05, 0.2 / ensemble 11.79, 0.3 / absolute 11.85, 0.2 / absolute 11.77.
+    # A single absolute-loss booster matches the ensemble and predicts three times faster.
+    calibration_fraction: float = 0.2
+    # ... but at least this many calibration cases (up to half the corpus): a small corpus needs them
+    # more than the fit does, since the 99 % level needs 99 cases and every Mondrian group 30
+    min_calibration: int = 300
     min_charge_count: int = 10  # charges rarer than this in the fit part share the "other" category
     min_drug_type_count: int = 10
-    loss: str = "squared_error"  # of the term regression on log1p(months)
-    ensemble: bool = True  # average three boosters (squared / absolute loss / deeper) for the term
+    loss: str = "absolute_error"  # of the term regression on log1p(months): the median, robust to outliers
+    ensemble: bool = False  # average three boosters (squared / absolute loss / deeper) for the term
     max_iter: int = 300
     learning_rate: float = 0.05
     max_depth: int | None = 4
@@ -622,7 +629,8 @@ class SentencingModel:
         ]
         recs = [records[i] for i in keep]
         nbs = [list(neighbour_months[i]) for i in keep]
-        fit_idx, cal_idx = _group_split(recs, cfg.calibration_fraction, seed)
+        fraction = max(cfg.calibration_fraction, min(0.5, cfg.min_calibration / max(len(recs), 1)))
+        fit_idx, cal_idx = _group_split(recs, fraction, seed)
         fit_recs = [recs[i] for i in fit_idx]
         cal_recs = [recs[i] for i in cal_idx]
         if len(fit_recs) < 20 or len(cal_recs) < 20:
