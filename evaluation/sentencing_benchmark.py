@@ -318,6 +318,18 @@ def evaluate(
         for tier in _TIERS
     }
     false_alarm["groups_within_tolerance"] = {"n_groups": len(false_alarm["groups"]), **within}
+    # ±1.5 points is finer than a group of 30-150 test cases can resolve (the Wilson half-width at 20 %
+    # is 6-14 points): also count the groups whose interval contains the nominal rate
+    false_alarm["groups_consistent_with_nominal"] = {
+        "n_groups": len(false_alarm["groups"]),
+        **{
+            tier.value: sum(
+                g[tier.value]["ci95"][0] <= 1 - DEVIATION_TIERS[tier] <= g[tier.value]["ci95"][1]
+                for g in false_alarm["groups"].values()
+            )
+            for tier in _TIERS
+        },
+    }
 
     # detection: the same judgments with the sentence doubled or halved, and death/life <-> term
     idx = np.flatnonzero(custodial)
@@ -489,6 +501,11 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(
             "  groups within ±1.5 pts of nominal: "
             + ", ".join(f"{t.value} {w[t.value]}/{w['n_groups']}" for t in _TIERS)
+        )
+        c = r["false_alarm"]["groups_consistent_with_nominal"]
+        lines.append(
+            "  groups whose 95% interval contains nominal: "
+            + ", ".join(f"{t.value} {c[t.value]}/{c['n_groups']}" for t in _TIERS)
         )
         lines.append(f"  {'detection':42s}{head}")
         for name, rates in r["detection"].items():

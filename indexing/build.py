@@ -210,7 +210,9 @@ def sentencing_neighbours(
     )
     months = []
     for i, record in enumerate(records):
-        draft = Draft(record=record, tokens=tokens[i], vector=queries[i], charges_given=False)
+        # a corpus case's charges are stated by its judgment, as a judge states them with a draft
+        # (on an inner validation split this matching of query-time use cut the model's MAE by 0.12 months)
+        draft = Draft(record=record, tokens=tokens[i], vector=queries[i], charges_given=True)
         hits = neighbour_hits(draft, index, exclude_row=i)
         months.append(neighbour_months([index.rows[h.row] for h in hits]))
     return months
