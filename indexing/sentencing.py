@@ -139,12 +139,12 @@ TYPE_NAMES_ZH: dict[OutcomeType, str] = {
 }
 _QUANTITY_NAMES = ("amount_yuan", "drug_grams", "blood_alcohol_mg_100ml", "deaths", "serious", "minor")
 _QUANTITY_WORDS = {
-    "amount_yuan": ("amount", "yuan"),
-    "drug_grams": ("drug weight", "g"),
-    "blood_alcohol_mg_100ml": ("blood alcohol", "mg/100ml"),
-    "deaths": ("deaths", ""),
-    "serious": ("seriously injured", ""),
-    "minor": ("lightly injured", ""),
+    "amount_yuan": ("涉案金额", "元"),
+    "drug_grams": ("毒品数量", "克"),
+    "blood_alcohol_mg_100ml": ("血液酒精含量", "mg/100ml"),
+    "deaths": ("死亡人数", "人"),
+    "serious": ("重伤人数", "人"),
+    "minor": ("轻伤人数", "人"),
 }
 #: Grams of heroin one gram of each drug counts as, read off the quantity thresholds ("数量大") of
 #: 刑法 art. 347 and the SPC/SPP 2016 interpretation on drug crimes (法释〔2016〕8号): e.g. 1 kg of
@@ -171,6 +171,17 @@ HEROIN_EQUIVALENT: dict[str, float] = {
 }
 FORMAT_VERSION = 1
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "joblib")
+
+
+def months_zh(months: float) -> str:
+    """A term in plain Chinese, as judgments write it: 51 -> "4年3个月", 12 -> "1年", 0.5 -> "0.5个月"."""
+    if months < 1:
+        return f"{months:.1g}个月"
+    total = round(months)
+    years, rest = divmod(total, 12)
+    if not years:
+        return f"{rest}个月"
+    return f"{years}年{rest}个月" if rest else f"{years}年"
 
 
 def regime(outcome_type: OutcomeType) -> str:
@@ -905,7 +916,7 @@ class SentencingModel:
                 expected=expected,
                 ratio_to_median=None,
                 proposed_type_probability=p_proposed,
-                reasons=[f"the proposed {TYPE_NAMES_ZH[proposed.type]} states no months, so it cannot be compared"],
+                reasons=[f"拟判{TYPE_NAMES_ZH[proposed.type]}未写明刑期，无法比较"],
             )
         level, reached = DeviationLevel.NONE, thresholds[0]
         for tier, threshold in zip(DEVIATION_TIERS, thresholds, strict=True):
@@ -946,42 +957,38 @@ class SentencingModel:
         p_proposed: float,
         neighbours: Sequence[CaseRecord] | None,
     ) -> list[str]:
-        charge = expected.charge or "this charge"
+        charge = expected.charge or "本罪名"
         reasons: list[str] = []
         months = outcome_months(proposed)
         if kind == "type":
             top = expected.type_probabilities.get(expected.outcome_type.value, 0.0)
             reasons.append(
-                f"proposed {TYPE_NAMES_ZH[proposed.type]}, which the model gives {p_proposed:.0%} probability for "
-                f"this {charge} case; most likely is {TYPE_NAMES_ZH[expected.outcome_type]} ({top:.0%})"
+                f"拟判{TYPE_NAMES_ZH[proposed.type]}，模型认为本{charge}案件判处该刑种的可能性为{p_proposed:.0%}；"
+                f"最可能的是{TYPE_NAMES_ZH[expected.outcome_type]}（{top:.0%}）"
             )
         if months is not None and proposed.type in TERM_TYPES:
             if expected.neighbour_median_months and expected.n_neighbours:
                 ratio = months / expected.neighbour_median_months
                 reasons.append(
-                    f"{months:g} months is {ratio:.1f}× the median of {expected.n_neighbours} similar cases "
-                    f"({expected.neighbour_median_months:g} months)"
+                    f"拟判刑期{months_zh(months)}，是{expected.n_neighbours}件类似案件刑期中位数"
+                    f"（{months_zh(expected.neighbour_median_months)}）的{ratio:.1f}倍"
                 )
             r80 = expected.range_80
-            span = f"; 80% range {r80[0]:.0f}–{r80[1]:.0f} months" if r80 and math.isfinite(r80[1]) else ""
-            reasons.append(
-                f"the model expects {expected.term_median_months:.0f} months for a {charge} case with these "
-                f"facts{span}"
-            )
+            span = f"，80%区间{months_zh(r80[0])}至{months_zh(r80[1])}" if r80 and math.isfinite(r80[1]) else ""
+            reasons.append(f"模型对具有这些事实的{charge}案件预期刑期{months_zh(expected.term_median_months)}{span}")
         if level is not DeviationLevel.NONE:
-            outcomes = "term" if reached.kind == TERM_REGIME else "non-term"
+            outcomes = "判处有期徒刑、拘役或管制的" if reached.kind == TERM_REGIME else "判处其他刑种的"
             group = (
-                "real judgments of all kinds"
+                "各类真实判决"
                 if reached.group == ALL
-                else f"{outcomes} judgments, all charges pooled"
+                else f"{outcomes}真实判决（全部罪名合并）"
                 if reached.group == POOLED
-                else f"{reached.group} {outcomes} judgments"
+                else f"{reached.group}{outcomes}真实判决"
             )
-            where = "range" if kind == "months" else "prediction set"
+            where = "区间" if kind == "months" else "预测集合"
             reasons.append(
-                f"outside the {reached.coverage:.0%} {where} calibrated on {reached.n} {group}; "
-                f"{reached.measured_false_alarm:.1%} of real held-out judgments cross this threshold "
-                f"(nominal {reached.nominal_false_alarm:.0%})"
+                f"超出依据{reached.n}件{group}校准的{reached.coverage:.0%}{where}；"
+                f"留出的真实判决中有{reached.measured_false_alarm:.1%}越过该阈值（名义值{reached.nominal_false_alarm:.0%}）"
             )
         reasons += self._circumstance_reasons(record, expected, direction, neighbours)
         reasons += self._quantity_reasons(record, expected)
@@ -998,24 +1005,24 @@ class SentencingModel:
         if neighbours:
             n = len(neighbours)
             share = {c: sum(c in nb.circumstances for nb in neighbours) / n for c in Circumstance}
-            who = f"the {n} similar cases"
+            who = f"{n}件类似案件"
         else:
             own = expected.charge in self.group_stats
             stats = self.group_stats[expected.charge if own else POOLED]
             share = {Circumstance(c): v for c, v in stats["circumstances"].items()}
-            who = f"{stats['n']} corpus cases of {expected.charge if own else 'all charges'}"
+            who = f"案例库中{stats['n']}件{expected.charge if own else '各罪名'}案件"
         present = set(record.circumstances)
         lines: list[tuple[bool, float, str]] = []
         for c in Circumstance:
             s = share.get(c, 0.0)
-            effect = "mitigating" if c in MITIGATING else "aggravating"
+            effect = "从轻" if c in MITIGATING else "从重"
             # a mitigating circumstance of the case argues against a proposal above the range, an
             # aggravating one against a proposal below it: those are listed first
             against = (direction == "above" and c in MITIGATING) or (direction == "below" and c in AGGRAVATING)
             if c in present and s < 0.5:
-                lines.append((not against, s - 0.5, f"the case has {c.value} ({effect}), present in {s:.0%} of {who}"))
+                lines.append((not against, s - 0.5, f"本案有{c.value}（{effect}情节），{who}中{s:.0%}有此情节"))
             elif c not in present and s >= 0.5:
-                lines.append((True, 0.5 - s, f"the case lacks {c.value} ({effect}), present in {s:.0%} of {who}"))
+                lines.append((True, 0.5 - s, f"本案无{c.value}（{effect}情节），而{who}中{s:.0%}有此情节"))
         lines.sort(key=lambda t: (t[0], t[1]))
         return [text for _, _, text in lines[:4]]
 
@@ -1031,7 +1038,7 @@ class SentencingModel:
                 continue
             pct = _percentile_of(value, quantiles)
             word, unit = _QUANTITY_WORDS[name]
-            out.append(f"{word} {value:,.4g}{unit and ' ' + unit} is above {pct:.0%} of {expected.charge} cases stating it")
+            out.append(f"{word}{value:,.4g}{unit}，高于{pct:.0%}载明该数量的{expected.charge}案件")
         return out
 
     def summary(self) -> dict[str, Any]:

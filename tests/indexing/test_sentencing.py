@@ -119,8 +119,8 @@ def test_four_times_the_median_warns_with_reasons(cail: dict) -> None:
     assert d.kind == "months" and d.direction == "above" and d.level in warned
     assert d.ratio_to_median is not None and math.isclose(d.ratio_to_median, 4.0, rel_tol=1e-6)
     text = " ".join(d.reasons)
-    assert "similar cases" in text and "×" in text
-    assert "calibrated on" in text and "real held-out judgments" in text
+    assert "件类似案件" in text and "倍" in text
+    assert "校准" in text and "留出的真实判决" in text
     assert d.threshold is not None and d.threshold.tier is d.level
     assert d.threshold.n >= 30 and 0.0 <= d.threshold.measured_false_alarm <= 1.0
 
@@ -133,7 +133,7 @@ def test_death_proposed_for_a_term_case_is_a_type_deviation(cail: dict) -> None:
     assert d.kind == "type" and d.direction == "above"
     assert d.level is DeviationLevel.SEVERE
     assert d.proposed_type_probability is not None and d.proposed_type_probability < 0.05
-    assert "死刑" in d.reasons[0] and "probability" in d.reasons[0]
+    assert "死刑" in d.reasons[0] and "可能性" in d.reasons[0]
 
 
 def test_false_alarms_on_held_out_real_judgments_are_near_nominal(cail: dict) -> None:
@@ -198,7 +198,7 @@ def test_reasons_compare_with_the_similar_cases_given(cail: dict) -> None:
     nb = [r.outcome.months for r in same if r.outcome and r.outcome.months]
     proposal = Outcome(type=OutcomeType.FIXED_TERM, months=8 * model.predict(record, nb).term_median_months)
     d = model.deviation(record, nb, proposal, neighbours=same)
-    assert any(f"of the {len(same)} similar cases" in text for text in d.reasons), d.reasons
+    assert any(f"{len(same)}件类似案件中" in text for text in d.reasons), d.reasons
 
 
 def test_odd_inputs_do_not_break_it(cail: dict) -> None:
