@@ -97,8 +97,11 @@ def git_commit() -> dict[str, Any]:
     return {"commit": git("rev-parse", "HEAD"), "dirty": bool(status) if status is not None else None}
 
 
-def collect(data_dir: Path, *, quick: bool, work: Path | None = None, log: Callable[[str], None] = print) -> dict:
+def collect(data_dir: Path, *, quick: bool, work: Path | None = None, log: Callable[[str], None] = print,
+            runs_dir: Path | None = None) -> dict:
     """Run every measurement and return the figures (see the module docstring for quick mode).
+
+    ``runs_dir`` receives the search benchmark's derived qrels and TREC run files.
 
     Raises:
         DataMissing: When ``data_dir`` lacks what the mode needs (nothing is run then).
@@ -127,8 +130,10 @@ def collect(data_dir: Path, *, quick: bool, work: Path | None = None, log: Calla
         ("anonymization", lambda: anonymization_report.anonymization_figures(data_dir)),
         ("search", lambda: search_benchmark.run(
             data_dir, scratch, synthetic=mode["synthetic_100k"], query_step=mode["search_query_step"],
-            epochs=mode["embedder_epochs"])),
-        ("sentencing", lambda: sentencing_benchmark.run(data_dir, suite=mode["sentencing_suites"])),
+            epochs=mode["embedder_epochs"], runs_dir=runs_dir)),
+        # the sentencing benchmark's CAIL suite reuses the search benchmark's corpus build in ``scratch``
+        ("sentencing", lambda: sentencing_benchmark.run(
+            data_dir, suite=mode["sentencing_suites"], work=scratch, epochs=mode["embedder_epochs"])),
     ]
     try:
         for name, step in steps:
@@ -191,6 +196,9 @@ def headline(figures: dict) -> dict[str, dict[str, Any]]:
         add(f"search.{method}.p_at_10", q.get("p_at_10"), 0.01, HIGHER)
         add(f"search.{method}.ndcg_at_10", q.get("ndcg_at_10"), 0.01, HIGHER)
         add(f"search.{method}.mae_months", q.get("mae_months"), 0.3, LOWER)
+        r = q.get("ranx") or {}
+        for metric in ("ndcg@30", "map@100", "mrr@100", "recall@100"):
+            add(f"search.{method}.ranx.{metric}", r.get(metric), 0.01, HIGHER)
     # timings on a shared 2-core machine are noisy: only a gross slowdown fails
     add("search.latency_real_p95_ms", _get(figures, ("search", "latency_real_corpus", "p95_ms")), 20.0, LOWER)
     for suite, r in (_get(figures, ("sentencing", "suites")) or {}).items():
@@ -350,6 +358,7 @@ def render_markdown(figures: dict, command: str, regressions: list[Regression] |
                 rows.append([base, "with the judge's charges" if given else "text only", _f(q["p_at_10"]),
                              _f(q["ndcg_at_10"]), _f(q["mae_months"], 2)])
         lines += _table(["method", "query", "same-charge P@10", "NDCG@10", "neighbour MAE (months)"], rows)
+        lines += _ranx_section(search)
         lines += [""]
         lat = [["real corpus", str(search["latency_real_corpus"]["cases"]), _f(search["latency_real_corpus"]["p50_ms"], 1),
                 _f(search["latency_real_corpus"]["p95_ms"], 1)]]
@@ -385,6 +394,52 @@ def render_markdown(figures: dict, command: str, regressions: list[Regression] |
             lines += ["", f"False alarms per charge group, {SUITE_LABELS.get(suite, suite)} (groups with ≥ 30 test cases):", ""]
             lines += _table(["charge group", "n", *TIERS], [
                 [g, str(v["n"]), *(_pct(v[t]["rate"]) for t in TIERS)] for g, v in groups.items()])
+    return "\n".join(lines) + "\n"
+
+
+def _ranx_table(quality: dict) -> list[str]:
+    from evaluation.trec import METRICS
+
+    rows = []
+    for method, q in quality.items():
+        r = q.get("ranx")
+        if r:
+            base, _, given = method.partition("+")
+            rows.append([base, "with given charges" if given else "text only",
+                         *(_f(r.get(m)) for m in METRICS.values()), f"{r['queries_with_relevant']} / {r['queries']}"])
+    return _table(["method", "query", *METRICS.values(), "queries with a relevant case"], rows)
+
+
+def _ranx_section(search: dict) -> list[str]:
+    """ranx metrics on the qrels derived from the CAIL labels, and the cross-check with metrics.py."""
+    quality = search.get("quality") or {}
+    if not any(q.get("ranx") for q in quality.values()):
+        return []
+    check = search.get("ranx_cross_check") or {}
+    worst = max((max(v.values()) for v in check.values()), default=None)
+    qrels = search.get("qrels") or {}
+    return ["", "### TREC-style metrics with ranx (derived qrels)", "",
+            f"Qrels: {qrels.get('definition', '')}. {qrels.get('judgments', '?')} judgments over "
+            f"{qrels.get('queries', '?')} queries; runs of depth {qrels.get('run_depth', '?')} through the served "
+            "ranking. NDCG uses gain 2^grade − 1 (ranx `ndcg_burges`); binary metrics count grade ≥ 1 "
+            "(same charge set) as relevant, so ranx P@10 is the same-charge P@10 above"
+            + (f" (largest |ranx − metrics.py| over P@10 and NDCG@10: {worst:g})." if worst is not None else "."), "",
+            *_ranx_table(quality)]
+
+
+def render_qrels_markdown(result: dict, command: str) -> str:
+    """Report of ``leian eval --qrels``: a user's labelled corpus scored with ranx per method."""
+    lines = ["# LeiAn retrieval evaluation on a labelled corpus", "",
+             f"- command: `{command}`",
+             f"- generated: {result.get('generated_at', '?')}, commit `{(result.get('git') or {}).get('commit') or '?'}`",
+             f"- index: `{result['index']}` ({result['cases_indexed']} cases)",
+             f"- qrels: `{result['qrels_file']}` ({result['judgments']} judgments, {result['qrels_queries']} queries); "
+             f"queries: `{result['queries_file']}` ({result['queries']} queries)",
+             f"- judged documents not in the index: {result['judged_docs_not_indexed']} "
+             f"(they count as never retrieved); queries without judgments: {result['queries_without_qrels']}",
+             f"- TREC run files (depth {result['run_depth']}): `{result['runs_dir']}`", "",
+             "NDCG uses gain 2^grade − 1 (ranx `ndcg_burges`); binary metrics count grade ≥ 1 as relevant.", ""]
+    lines += _ranx_table(result["methods"])
     return "\n".join(lines) + "\n"
 
 

@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_label, cail_split, load_cail_pooled
-from evaluation.metrics import encode_labels, latency_percentiles, retrieval_scores
+from evaluation.metrics import (
+    LabelArrays,
+    encode_labels,
+    graded_relevance,
+    latency_percentiles,
+    retrieval_scores,
+)
+from evaluation.trec import RUN_DEPTH, Qrels, RunRows, ranx_scores, write_qrels, write_run
 from indexing.build import BuildConfig, build_index
 from indexing.db import make_engine
 from indexing.pipeline import ingest
@@ -65,11 +72,13 @@ def timed_search(text: str, index: SearchIndex) -> tuple:
     return draft, hits, (time.perf_counter() - start) * 1000
 
 
-def run(data_dir: Path, work: Path, *, synthetic: bool = True, query_step: int = 1, epochs: int | None = None) -> dict:
+def run(data_dir: Path, work: Path, *, synthetic: bool = True, query_step: int = 1, epochs: int | None = None,
+        runs_dir: Path | None = None) -> dict:
     """All figures; the defaults are the full benchmark.
 
     ``synthetic=False`` leaves out the 100k synthetic latency and the ANN comparison; ``query_step=n``
-    searches every n-th held-out query only (a fixed subsample); ``epochs`` is passed to the build.
+    searches every n-th held-out query only (a fixed subsample); ``epochs`` is passed to the build;
+    ``runs_dir`` receives the derived qrels and one TREC run file per method.
     """
     records = load_cail_pooled(data_dir / "cail2018_sample" if (data_dir / "cail2018_sample").is_dir() else data_dir)
     corpus, queries = cail_split(records)
@@ -92,23 +101,35 @@ def run(data_dir: Path, work: Path, *, synthetic: bool = True, query_step: int =
                 "bm25+given_charges": (replace(BM25_ONLY, given_charge=HYBRID.given_charge), True),
                 "hybrid+given_charges": (HYBRID, True)}
     neighbours = {name: np.full((len(queries), K), -1) for name in variants}
+    runs: dict[str, RunRows] = {name: {} for name in variants}
     latency: list[float] = []
     given_drafts: dict = {}
     for qi, q in enumerate(queries):
         draft, hits, ms = timed_search(q["fact"], index)
         latency.append(ms)
-        neighbours["hybrid"][qi, : len(hits)] = [h.row for h in hits]
         for name, (fusion, given) in variants.items():
-            if name == "hybrid":
-                continue
             d = given_drafts.setdefault(qi, prepare_draft(q["fact"], index, q["meta"]["accusation"])) if given else draft
-            got = retrieve(d, index, K, fusion=fusion)
-            neighbours[name][qi, : len(got)] = [h.row for h in got]
+            # the candidate pool does not depend on k, so the first K of the deeper run are the top-K
+            got = retrieve(d, index, RUN_DEPTH, fusion=fusion)
+            neighbours[name][qi, : min(K, len(got))] = [h.row for h in got[:K]]
+            runs[name][query_id(qi * query_step)] = [(index.rows[h.row]["case_id"], h.score) for h in got]
+        if [h.row for h in hits] != [int(r) for r in neighbours["hybrid"][qi, : len(hits)]]:
+            raise RuntimeError(f"query {qi}: the served top-{K} differs from the top of the depth-{RUN_DEPTH} run")
+    qrels = derived_qrels(q_arr, c_arr, [query_id(qi * query_step) for qi in range(len(queries))],
+                          [r["case_id"] for r in index.rows])
     quality = {}
     for name, nb in neighbours.items():
         s = retrieval_scores(q_arr, c_arr, nb, K)
         quality[name] = {"p_at_10": round(s.p_at_k, 4), "ndcg_at_10": round(s.ndcg_at_k, 4), "mae_months": round(s.mae, 2),
-                         "n_queries": s.n_queries, "n_mae": s.n_mae}
+                         "n_queries": s.n_queries, "n_mae": s.n_mae,
+                         # unrounded, for the cross-check against ranx below
+                         "ranx": ranx_scores(qrels, runs[name]), "_metrics_py": (s.p_at_k, s.ndcg_at_k)}
+    cross_check = ranx_cross_check(quality)
+    if runs_dir is not None:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        write_qrels(runs_dir / "cail_pooled_split.qrels", qrels)
+        for name, run_rows in runs.items():
+            write_run(runs_dir / f"{name}.run", run_rows, tag=f"leian-{name}")
     texts = [q["fact"] for q in queries[:300]]
     t = time.perf_counter()
     index.embedder.encode(texts, batch_size=64)
@@ -118,10 +139,47 @@ def run(data_dir: Path, work: Path, *, synthetic: bool = True, query_step: int =
         "queries": len(queries),
         "build_seconds": round(build_seconds, 1),
         "quality": quality,
+        "ranx_cross_check": cross_check,
+        "qrels": {"definition": QRELS_DEFINITION, "queries": len(qrels), "judgments": sum(len(v) for v in qrels.values()),
+                  "run_depth": RUN_DEPTH},
         "latency_real_corpus": {"cases": len(index), **latency_percentiles(latency[50:])},
         "latency_100k_synthetic": synthetic_latency(index, queries[:200], 100_000) if synthetic else None,
         "embedding_docs_per_second": round(embed_rate, 1),
     }
+
+
+QRELS_DEFINITION = ("graded qrels derived from the CAIL labels (evaluation/metrics.py graded_relevance): "
+                    "3 = same charge set, same article set and a similar sentence (fixed terms within ±25 %, "
+                    "death/life the same type); 2 = same charge set and article set; 1 = same charge set; "
+                    "every indexed corpus case with grade ≥ 1 is judged")
+
+
+def query_id(position: int) -> str:
+    """Id of a held-out CAIL query in the derived qrels and the runs: its position in the fixed split."""
+    return f"cail-test-{position}"
+
+
+def derived_qrels(queries: LabelArrays, corpus: LabelArrays, qids: list[str], docids: list[str]) -> Qrels:
+    """Graded judgments of every corpus case for every query, from the labels (see QRELS_DEFINITION)."""
+    qrels: Qrels = {}
+    for i, qid in enumerate(qids):
+        grades = graded_relevance(int(queries.charge_ids[i]), int(queries.article_ids[i]), int(queries.kinds[i]),
+                                  float(queries.months[i]), corpus)
+        qrels[qid] = {docids[j]: int(grades[j]) for j in np.flatnonzero(grades > 0)}
+    return qrels
+
+
+def ranx_cross_check(quality: dict) -> dict:
+    """|ranx - metrics.py| for P@10 and NDCG@10 per method (the same qrels, so they must agree)."""
+    out = {}
+    for name, q in quality.items():
+        p, ndcg = q.pop("_metrics_py")
+        out[name] = {"p_at_10_abs_diff": round(abs(q["ranx"]["p@10"] - p), 4),
+                     "ndcg_at_10_abs_diff": round(abs(q["ranx"]["ndcg@10"] - ndcg), 4)}
+    worst = max(max(v.values()) for v in out.values())
+    if worst > 1e-3:
+        raise RuntimeError(f"ranx and evaluation/metrics.py disagree on the same qrels by {worst}: {out}")
+    return out
 
 
 def make_synthetic_index(index: SearchIndex, n: int, directory: Path) -> dict:
@@ -153,7 +211,9 @@ def make_synthetic_index(index: SearchIndex, n: int, directory: Path) -> dict:
     t = time.perf_counter()
     save_faiss(build_faiss(emb, spec), directory / "dense.faiss")
     np.save(directory / "embeddings.npy", emb)
+    faiss_s = time.perf_counter() - t
     BM25Index.build(toks).save(directory / "bm25")
+    del toks
     build_s = time.perf_counter() - t
     for part in ("embedder", "sentencing"):
         if (index.directory / part).is_dir():
@@ -167,7 +227,9 @@ def make_synthetic_index(index: SearchIndex, n: int, directory: Path) -> dict:
     (directory / "manifest.json").write_text(
         json.dumps({**index.manifest, "version": "synthetic", "cases": n, "faiss": spec}), encoding="utf-8"
     )
-    return {"cases": n, "synthetic": True, "faiss": spec, "index_build_seconds": round(build_s, 1), "embeddings": emb}
+    return {"cases": n, "synthetic": True, "faiss": spec, "index_build_seconds": round(build_s, 1),
+            "faiss_build_seconds": round(faiss_s, 1), "bm25_build_seconds": round(build_s - faiss_s, 1),
+            "rows_write_seconds": round(time.perf_counter() - t - build_s, 1), "embeddings": emb}
 
 
 def synthetic_latency(index: SearchIndex, queries: list[dict], n: int) -> dict:

@@ -310,15 +310,24 @@ def eval_(
     work: Annotated[Path | None, typer.Option("--work", help="Keep the search benchmark's corpus build here and reuse it")] = None,
     record_: Annotated[bool, typer.Option("--record", help="Rewrite the recorded figures of this mode with this run's")] = False,
     recorded: Annotated[Path | None, typer.Option("--recorded", help="Recorded figures [default evaluation/recorded.json]")] = None,
+    qrels: Annotated[Path | None, typer.Option("--qrels", help="Your relevance judgments (LeCaRD JSON or TREC lines): score your built corpus instead")] = None,
+    queries: Annotated[Path | None, typer.Option("--queries", help="With --qrels: the queries, JSON lines with id and fact/q/query/text")] = None,
+    index_dir: Annotated[Path | None, typer.Option("--index-data-dir", help="With --qrels: the LeiAn data dir holding the built corpus [default LEIAN_DATA_DIR]")] = None,
 ) -> None:
-    """Run every benchmark, write a report with plots, and fail on figures worse than recorded."""
+    """Run every benchmark, write a report with plots, and fail on figures worse than recorded.
+
+    With --qrels and --queries, score your own built corpus instead (ranx metrics per method, TREC run files).
+    """
     from evaluation import report as rep
 
+    if qrels or queries:
+        _eval_qrels(qrels, queries, index_dir, out)
+        return
     data = shared or rep.DEFAULT_DATA_DIR
     recorded_path = recorded or rep.RECORDED_PATH
     command = "leian eval" + (" --quick" if quick else "") + f" --data-dir {data}" + (f" --work {work}" if work else "")
     try:
-        figures = rep.collect(data, quick=quick, work=work, log=lambda m: err.print(m))
+        figures = rep.collect(data, quick=quick, work=work, log=lambda m: err.print(m), runs_dir=out / "runs")
     except rep.DataMissing as exc:
         _fail(f"{exc}. `leian eval` measures on the real shared data (../shared/data); nothing was measured "
               "and nothing passes without it. Pass --data-dir.")
@@ -341,6 +350,37 @@ def eval_(
             err.print(f"[bold red]worse than recorded:[/] {r}")
         _fail(f"{len(regressions)} figure(s) worse than recorded ({recorded_path})", 1)
     err.print(f"gate: all {len(entry['figures'])} recorded {mode}-mode figures within tolerance")
+
+
+def _eval_qrels(qrels: Path | None, queries: Path | None, index_dir: Path | None, out: Path) -> None:
+    """``leian eval --qrels --queries``: ranx metrics of every method on a user's labelled corpus."""
+    from evaluation import report as rep
+    from evaluation.qrels_eval import evaluate_corpus
+    from evaluation.trec import TrecFormatError
+    from indexing.artifacts import current_dir
+    from indexing.errors import LeiAnError
+
+    if not qrels or not queries:
+        _fail("--qrels and --queries go together: the judgments and the queries they judge")
+    for name, path in (("--qrels", qrels), ("--queries", queries)):
+        if not path.is_file():
+            _fail(f"{name}: {path} not found")
+    settings = get_settings(data_dir=index_dir)
+    try:
+        result = evaluate_corpus(current_dir(settings.data_dir), qrels, queries, out / "runs")
+    except (TrecFormatError, LeiAnError) as exc:
+        _fail(str(exc))
+    result["git"] = rep.git_commit()
+    command = f"leian eval --qrels {qrels} --queries {queries} --index-data-dir {settings.data_dir} --out {out}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps({**result, "command": command}, ensure_ascii=False, indent=1) + "\n",
+                                     encoding="utf-8")
+    (out / "report.md").write_text(rep.render_qrels_markdown(result, command), encoding="utf-8")
+    for name, m in result["methods"].items():
+        r = m["ranx"]
+        err.print(f"{name:22s} ndcg@10 {r['ndcg@10']:.3f}  p@10 {r['p@10']:.3f}  map@100 {r['map@100']:.3f}  "
+                  f"mrr@100 {r['mrr@100']:.3f}  recall@100 {r['recall@100']:.3f}")
+    err.print(f"wrote {out / 'report.md'}, {out / 'report.json'} and TREC runs in {out / 'runs'}")
 
 
 @app.command()
