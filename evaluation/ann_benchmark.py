@@ -47,8 +47,11 @@ def configurations(n: int, dim: int) -> list[tuple[str, str, int]]:
     """(label, faiss factory string, re-rank depth or 0) for a corpus of ``n`` vectors."""
     m = _pq_m(dim)
     nlist = 1024 if n <= 200_000 else 4096
-    return [("Flat", "Flat", 0), ("HNSW32,Flat", "HNSW32,Flat", 0), ("HNSW32,SQ8", "HNSW32,SQ8", 0),
-            ("HNSW32,SQ8+rerank", "HNSW32,SQ8", SQ_RERANK),
+    out = [("Flat", "Flat", 0), ("HNSW32,Flat", "HNSW32,Flat", 0), ("HNSW32,SQ8", "HNSW32,SQ8", 0),
+           ("HNSW32,SQ8+rerank", "HNSW32,SQ8", SQ_RERANK)]
+    if n < 10_000:  # k-means needs at least as many training vectors as centroids (1024 lists, 256 codes)
+        return out
+    return [*out,
             # "np": no polysemous code training (the factory's default for PQ), which alone took over
             # ten minutes at 10k cases here and serves Hamming filtering LeiAn does not use
             (f"IVF{nlist},PQ{m}+rerank", f"IVF{nlist},PQ{m}np", PQ_RERANK)]
