@@ -14,6 +14,7 @@ from indexing.neighbours import neighbour_hits, neighbour_months
 from indexing.schema import CaseRecord, Circumstance, Outcome, OutcomeType
 from indexing.search_index import SearchIndex
 from service.explain import EXCERPT_CHARS
+from service.model_batch import batcher_for
 from service.retrieve import prepare_draft
 
 TYPE_ALIASES = {
@@ -109,10 +110,15 @@ def assess(
     hits = neighbour_hits(draft, index)
     rows = [index.rows[h.row] for h in hits]
     months = neighbour_months(rows)
-    expected = model.predict(record, months)
     deviation = None
-    if proposed is not None:
-        dev = model.deviation(record, months, proposed, neighbours=[_record_of(r) for r in rows])
+    batcher = batcher_for(index)  # concurrent assessments share one model call (service/model_batch.py)
+    if proposed is None:
+        expected = batcher.predict(record, months)
+    else:
+        # the deviation carries the very expectation predict() would give: running the model once
+        # instead of twice halves an assessment's cost (the boosters' predict is most of it)
+        dev = batcher.deviation(record, months, proposed, [_record_of(r) for r in rows])
+        expected = dev.expected
         deviation = dev.model_dump(mode="json", exclude={"expected"})
         if dev.threshold is not None:
             deviation["false_alarm_rate"] = dev.threshold.measured_false_alarm

@@ -389,6 +389,7 @@ def bench(
     shared: Annotated[Path | None, typer.Option("--shared", help="Real data folder [default ../shared/data]")] = None,
     sizes: Annotated[str, typer.Option(help="Synthetic corpus sizes, comma-separated (e.g. 10000,100000,1000000)")] = "10000,100000",
     out: Annotated[Path | None, typer.Option(help="Write the JSON here too")] = None,
+    load: Annotated[bool, typer.Option("--load", help="Instead: the open-loop load test of `leian serve --workers 2`, 200 req/s for 60 s (evaluation/load_test.py)")] = False,
 ) -> None:
     """Speed and scale: stage docs/s on real data, latency and bytes per case on synthetic corpora."""
     from evaluation.bench import run as run_bench
@@ -398,6 +399,10 @@ def bench(
     cail = (shared / "cail2018_sample") if shared else DEFAULT_CAIL_DIR
     if not cail.is_dir():
         _fail(f"{cail} not found: `leian bench` measures on the real CAIL sample (../shared/data)")
+    if load:
+        from evaluation.load_test import main as load_test
+
+        raise typer.Exit(load_test(["--data-dir", str(cail.parent), *(["--out", str(out)] if out else [])]))
     settings = get_settings(data_dir=data_dir)
     try:
         result = run_bench(settings.data_dir, cail, [int(x) for x in sizes.split(",") if x.strip()])

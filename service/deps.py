@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -15,28 +16,60 @@ from service.auth import User, authorize, current_user
 from service.config import Settings
 from service.keys import Role
 
+logger = logging.getLogger(__name__)
+
 
 class IndexHolder:
     """Holds the served SearchIndex; reloads when CURRENT names another version.
 
     Why a stat per request: it costs microseconds and lets `leian build` publish a new version
     without restarting the service. Requests in flight keep the object they started with.
+
+    With ``background=True`` (the service) a newly published version is loaded in a thread while
+    requests go on being answered from the loaded one, which is swapped out once the new one is ready:
+    loading takes seconds (the embedder, the sentencing model), and no request should wait for it. A
+    version that fails to load is logged and skipped, and the loaded one keeps serving.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, background: bool = False) -> None:
         self.data_dir = data_dir
+        self.background = background
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
+        self._loading: Path | None = None
+        self._failed: Path | None = None
 
     def get(self) -> SearchIndex:
         directory = current_dir(self.data_dir)
         index = self._index
         if index is not None and index.directory == directory:
             return index
+        if index is not None and self.background:
+            self._load_in_background(directory)
+            return index
         with self._lock:
             if self._index is None or self._index.directory != directory:
                 self._index = SearchIndex(directory)
             return self._index
+
+    def _load_in_background(self, directory: Path) -> None:
+        with self._lock:
+            if directory in (self._loading, self._failed):
+                return
+            self._loading = directory
+        threading.Thread(target=self._load, args=(directory,), name="leian-index-load", daemon=True).start()
+
+    def _load(self, directory: Path) -> None:
+        try:
+            loaded = SearchIndex(directory)
+        except Exception:  # noqa: BLE001 - keep serving the loaded version; say why once
+            logger.exception("index version %s failed to load; still serving %s", directory.name,
+                             self._index.version if self._index else None)
+            with self._lock:
+                self._failed, self._loading = directory, None
+            return
+        with self._lock:
+            self._index, self._loading = loaded, None
 
 
 def get_settings_dep(request: Request) -> Settings:

@@ -1,10 +1,15 @@
-"""create_app(): builds the FastAPI app; the index is loaded on first use, never at import."""
+"""create_app(): builds the FastAPI app; a server loads the index at start-up (lifespan), never at import."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
 from indexing.db import make_engine
+from indexing.errors import LeiAnError
 from service import errors, web
 from service.audit_middleware import AuditMiddleware
 from service.body_limit import BodyLimit
@@ -14,6 +19,22 @@ from service.ratelimit import RateLimiter
 from service.routes import alerts, assess, meta, search
 from service.store import ensure_tables
 
+logger = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def _load_index_before_serving(app: FastAPI) -> AsyncIterator[None]:
+    """A server (each worker of it) loads the current index before it accepts its first request.
+
+    Loading takes seconds; done lazily, it fell on whichever requests came first, in every worker.
+    With no index built yet the server still starts (and answers 503 until one is).
+    """
+    try:
+        app.state.index_holder.get()
+    except LeiAnError as exc:
+        logger.warning("serving without an index for now: %s", exc)
+    yield
+
 
 def create_app(settings: Settings | None = None, *, local_actor: str | None = None) -> FastAPI:
     """The API app. ``local_actor`` (the CLI's in-process app only) makes keyless requests the admin."""
@@ -22,9 +43,10 @@ def create_app(settings: Settings | None = None, *, local_actor: str | None = No
         title="LeiAn (类案)",
         version="0.1.0",
         description="Similar-case retrieval and sentencing-deviation warnings for Chinese court judgments.",
+        lifespan=_load_index_before_serving,
     )
     app.state.settings = settings
-    app.state.index_holder = IndexHolder(settings.data_dir)
+    app.state.index_holder = IndexHolder(settings.data_dir, background=True)
     app.state.engine = make_engine(settings.resolved_database_url())
     ensure_tables(app.state.engine)
     app.state.local_actor = local_actor
