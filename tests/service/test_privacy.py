@@ -1,10 +1,11 @@
 """Every response of every role, scanned for ID numbers, phone numbers and the real names in the LeCaRDv2 heads.
 
-The 43 heads in data_samples/lecardv2_heads.jsonl carry the defendants', lawyers' and judges' real
-names; they are in the index (the ``built`` fixture ingests all of data_samples) and they are sent as
-queries and as submitted cases, with an ID number and a phone number added, by each role to each
-endpoint (allowed or not). The names are found with the independent patterns of
-``evaluation.anonymization_report``. None of them, and no ID or phone number, may appear in any
+The 43 heads in data_samples/lecardv2_heads.jsonl carry the defendants', lawyers' and others' real
+names, and the JuDGE full judgments the judges' and clerks' real names (审判长, 审判员, 人民陪审员,
+书记员 ... at the end). All are in the index (the ``built`` fixture ingests all of data_samples), and
+they are sent as queries and as submitted cases, with an ID number and a phone number added, by each
+role to each endpoint (allowed or not). The heads' names are found with the independent patterns of
+``evaluation.anonymization_report``. None of the names, and no ID or phone number, may appear in any
 response.
 """
 
@@ -26,6 +27,9 @@ ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9])")
 PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 ROLES = [r.value for r in Role]
 HEADS = [json.loads(line) for line in (SAMPLES / "lecardv2_heads.jsonl").read_text(encoding="utf-8").splitlines()]
+JUDGE_TEXTS = [json.loads(line)["fd"] for name in ("judge_sample.jsonl", "judge_second_instance.jsonl")
+               for line in (SAMPLES / name).read_text(encoding="utf-8").splitlines()]
+BENCH = re.compile(r"(?:审判长|代理审判员|审判员|人民陪审员|书记员|法官助理)[\s：:]*([\u4e00-\u9fff]{2,3}?)(?=\s|$|二〇|二零|[〇○])")
 CONTACT = "被告人联系电话13912345678，公民身份号码110101199003071234。"
 
 
@@ -41,7 +45,14 @@ def real_names() -> set[str]:
     return names
 
 
-NAMES = real_names()
+def judge_names() -> set[str]:
+    """The judges and clerks who signed the JuDGE judgments (real names)."""
+    known = surnames()
+    return {n for text in JUDGE_TEXTS for n in BENCH.findall(text) if n[0] in known and not _PSEUDONYM.search(n)}
+
+
+JUDGES = judge_names()
+NAMES = real_names() | JUDGES
 
 
 def _text(i: int) -> str:
@@ -49,7 +60,14 @@ def _text(i: int) -> str:
     return row["query"] + CONTACT + (row.get("fact") or "")
 
 
+# Words that contain a real name but are not that person, checked by hand in the responses:
+# 东方红路 is a street in 静海区 (a CAIL case), not the judge 方红.
+NOT_NAMES = ("东方红",)
+
+
 def _leaks(body: str) -> list[str]:
+    for word in NOT_NAMES:
+        body = body.replace(word, "")
     found = [f"name {n}" for n in NAMES if n in body]
     found += [f"ID number {m}" for m in ID_NUMBER.findall(body)]
     return found + [f"phone {m}" for m in PHONE.findall(body)]
@@ -59,6 +77,9 @@ def _requests(role_index: int, alert_id: str) -> list[tuple[str, str, dict]]:
     """What one role sends: every endpoint, with its share of the heads as queries and submitted cases."""
     mine = list(range(role_index, len(HEADS), len(ROLES)))
     reqs: list[tuple[str, str, dict]] = [("POST", "/v1/search", {"json": {"text": _text(i), "k": 20}}) for i in mine]
+    judged = JUDGE_TEXTS[role_index * 5:(role_index + 1) * 5]
+    reqs += [("POST", "/v1/search", {"json": {"text": text, "k": 20}}) for text in judged[:2]]
+    reqs.append(("POST", "/v1/compare", {"json": {"draft": judged[0], "cases": [{"id": f"j{i}", "text": t} for i, t in enumerate(judged)]}}))
     reqs += [
         ("POST", "/v1/compare", {"json": {"draft": _text(mine[0]), "cases": [{"id": f"c{i}", "text": _text(i)} for i in mine]}}),
         ("POST", "/v1/expectations", {"json": {"text": _text(mine[1])}}),
@@ -75,8 +96,9 @@ def _requests(role_index: int, alert_id: str) -> list[tuple[str, str, dict]]:
 
 
 def test_the_heads_do_carry_real_names_and_they_are_in_the_index() -> None:
-    assert len(HEADS) == 43 and len(NAMES) >= 80
+    assert len(HEADS) == 43 and len(NAMES - JUDGES) >= 80 and len(JUDGES) >= 200
     assert _leaks("".join(_text(i) for i in range(len(HEADS))))  # the scanner finds them in the raw heads
+    assert len([n for n in JUDGES if n in " ".join(JUDGE_TEXTS)]) == len(JUDGES)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +123,7 @@ def test_no_personal_data_in_any_response(keyed: Keyed, alert_id: str, role: str
             if found := _leaks(body):
                 leaks[f"{method} {path} ({resp.status_code})"] = found
     assert not leaks, leaks
-    assert statuses.count(200) >= 12  # the scan saw real answers, not only refusals
+    assert statuses.count(200) >= 15  # the scan saw real answers, not only refusals
     if role == "litigant":
         assert set(statuses[-7:-3]) == {403}  # alerts and statistics are not for litigants
 
