@@ -8,9 +8,12 @@ take the engine from the caller and keyword-only arguments; a miss returns None 
 
 from __future__ import annotations
 
+import threading
 import uuid
+import weakref
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +30,8 @@ from sqlalchemy import (
     select,
     update,
 )
+
+from service.combine import Combiner
 
 metadata = MetaData()
 
@@ -63,16 +68,40 @@ def ensure_tables(engine: Engine) -> None:
 
 
 def record_assessment(engine: Engine, *, values: dict[str, Any]) -> dict:
-    """Store one assessment with a proposal; it is an open alert when its level is warning or above."""
+    """Store one assessment with a proposal; it is an open alert when its level is warning or above.
+
+    The row is committed when this returns, so an alert the API answered with is never lost. The
+    rows of concurrent requests share one transaction (group commit, service/combine.py): one write
+    lock and one fsync for all of them, where a transaction each made the service workers queue for
+    SQLite's write lock under load.
+    """
     row = {
         "id": uuid.uuid4().hex,
         "created_at": datetime.now(UTC),
         "status": "open" if values["level"] in ALERT_LEVELS else None,
         **values,
     }
-    with engine.begin() as conn:
-        conn.execute(assessments.insert().values(**row))
+    _writer_for(engine)(row)
     return row
+
+
+def _insert_many(engine: Engine, rows: list[dict]) -> list[dict]:
+    with engine.begin() as conn:
+        conn.execute(assessments.insert(), rows)
+    return rows
+
+
+_WRITERS: WeakKeyDictionary[Engine, Combiner[dict, dict]] = WeakKeyDictionary()
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_for(engine: Engine) -> Combiner[dict, dict]:
+    with _WRITERS_LOCK:
+        writer = _WRITERS.get(engine)
+        if writer is None:
+            ref = weakref.ref(engine)  # a strong reference in the value would keep the key alive for ever
+            writer = _WRITERS[engine] = Combiner(lambda rows: _insert_many(ref(), rows))  # type: ignore[arg-type]
+        return writer
 
 
 def _alert_filters(
