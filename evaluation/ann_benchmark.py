@@ -65,6 +65,33 @@ def rerank(candidates: np.ndarray, query: np.ndarray, vectors: np.ndarray, k: in
     return order[np.argsort(-scores)[:k]]
 
 
+def tie_aware_recall(rows: list[np.ndarray], queries: np.ndarray, emb: np.ndarray, exact_kth: np.ndarray) -> float:
+    """Share of returned rows scoring at least the exact 10th score (an equally close duplicate counts).
+
+    Plain recall@10 counts a returned exact duplicate of an expected case as a miss; a corpus with many
+    near-identical cases (the synthetic one) then understates what a user gets.
+    """
+    hits = [np.sum(emb[r] @ q >= kth - 1e-5) / K for r, q, kth in zip(rows, queries, exact_kth, strict=True)]
+    return float(np.mean(hits))
+
+
+def ef_search_sweep(path: Path, emb: np.ndarray, queries: np.ndarray, exact: list[set[int]], exact_kth: np.ndarray,
+                    efs: tuple[int, ...] = (64, 128, 256, 512)) -> dict:
+    """recall@10 (plain and tie-aware) and latency of one HNSW index at several efSearch values."""
+    from indexing.dense import load_faiss, set_search_params
+
+    index = load_faiss(path)
+    out = {}
+    for ef in efs:
+        set_search_params(index, ef_search=ef)
+        rows, ms = _timed_queries(index, queries, 0, None)
+        arrays = [np.fromiter(r, dtype=np.int64) for r in rows]
+        out[str(ef)] = {"recall_at_10": round(float(np.mean([len(a & b) / K for a, b in zip(rows, exact, strict=True)])), 4),
+                        "tie_aware_recall_at_10": round(tie_aware_recall(arrays, queries, emb, exact_kth), 4),
+                        **latency_percentiles(ms)}
+    return out
+
+
 def _timed_queries(index: faiss.Index, queries: np.ndarray, depth: int, fp16: np.ndarray | None) -> tuple:
     rows, ms = [], []
     for q in queries:
@@ -77,12 +104,13 @@ def _timed_queries(index: faiss.Index, queries: np.ndarray, depth: int, fp16: np
 
 
 def compare(emb: np.ndarray, queries: np.ndarray, work: Path, *, served: tuple[str, Path, float] | None = None,
-            only: tuple[str, ...] | None = None, log=print) -> dict:
+            only: tuple[str, ...] | None = None, sweep: bool = True, log=print) -> dict:
     """Every configuration on ``emb`` (n × d float32, L2-normalized) with ``queries`` (q × d).
 
     ``served``: (factory, path, build seconds) of an index already built on the same vectors (the
     synthetic served one), reused instead of building it twice. ``only``: the labels to measure
-    (``Flat`` is always measured: recall is against it).
+    (``Flat`` is always measured: recall is against it). ``sweep``: also try several efSearch values
+    on each HNSW index.
     """
     from indexing.dense import build_faiss, load_faiss, save_faiss, set_search_params
 
@@ -113,12 +141,17 @@ def compare(emb: np.ndarray, queries: np.ndarray, work: Path, *, served: tuple[s
         rows, ms = _timed_queries(index, queries, depth, fp16)
         if label == "Flat":
             exact = rows
+            exact_kth = index.search(queries, K)[0][:, K - 1]
         recall = float(np.mean([len(a & b) / K for a, b in zip(rows, exact, strict=True)]))
+        tie_aware = tie_aware_recall([np.fromiter(r, dtype=np.int64) for r in rows], queries, emb, exact_kth)
         del index
         out[label] = {"factory": spec, "rerank_depth": depth, "recall_at_10": round(recall, 4),
+                      "tie_aware_recall_at_10": round(tie_aware, 4),
                       "build_seconds": round(build_s, 1), **latency_percentiles(ms),
                       "index_file_bytes_per_case": round(path.stat().st_size / n, 1),
                       "rss": faiss_rss(path, queries, depth, fp16_path if depth else None)}
+        if spec.startswith("HNSW") and not depth and sweep:
+            out[label]["ef_search"] = ef_search_sweep(path, emb, queries, exact, exact_kth)
     return out
 
 
@@ -158,5 +191,40 @@ def _probe_main(path: Path, qpath: Path, depth: int, fp16_path: str) -> None:
     }))
 
 
+def synthetic_main(argv: list[str]) -> None:
+    """``python -m evaluation.ann_benchmark --synthetic N DATA_DIR [--only LABEL,...] [--out FILE]``:
+    the vector indexes alone on N SYNTHETIC vectors (no BM25, rows or serving), queries = 150 held-out
+    CAIL facts embedded by the real index's embedder."""
+    import argparse
+
+    from evaluation.datasets import DEFAULT_CAIL_DIR, cail_split, load_cail_pooled
+    from evaluation.search_benchmark import synthetic_pairs
+    from indexing.artifacts import current_dir
+    from indexing.search_index import SearchIndex
+
+    parser = argparse.ArgumentParser(description=synthetic_main.__doc__.splitlines()[0])
+    parser.add_argument("--synthetic", type=int, required=True)
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--cail", type=Path, default=DEFAULT_CAIL_DIR)
+    parser.add_argument("--only", default=None, help="labels to compare besides Flat, comma-separated")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    index = SearchIndex(current_dir(args.data_dir), with_sentencing=False)
+    _corpus, held_out = cail_split(load_cail_pooled(args.cail))
+    queries = np.asarray(index.embedder.encode([q["fact"] for q in held_out[:150]]), dtype=np.float32)
+    _a, _b, emb = synthetic_pairs(index, args.synthetic)
+    with tempfile.TemporaryDirectory(prefix="leian-ann-") as tmp:
+        result = compare(emb, queries, Path(tmp), only=tuple(args.only.split(",")) if args.only else None,
+                         log=lambda m: print(time.strftime("%H:%M:%S"), m, file=sys.stderr, flush=True))
+    result["synthetic"] = True
+    text = json.dumps(result, indent=1)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
 if __name__ == "__main__":
-    _probe_main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    if "--synthetic" in sys.argv:
+        synthetic_main(sys.argv[1:])
+    else:
+        _probe_main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4])

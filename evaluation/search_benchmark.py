@@ -182,6 +182,20 @@ def ranx_cross_check(quality: dict) -> dict:
     return out
 
 
+def synthetic_pairs(index: SearchIndex, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The real row pairs (a, b) of ``n`` SYNTHETIC cases and their embeddings (normalized means), seeded."""
+    rng = np.random.default_rng(0)
+    base = np.asarray(index.embeddings)
+    by_charge: dict[str, list[int]] = {}
+    for i, r in enumerate(index.rows):
+        by_charge.setdefault("|".join(r["charges"]), []).append(i)
+    a = rng.integers(0, len(index), n)
+    b = np.array([rng.choice(by_charge["|".join(index.rows[i]["charges"])]) for i in a])
+    emb = base[a] + base[b]
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12
+    return a, b, emb.astype(np.float32)
+
+
 def make_synthetic_index(index: SearchIndex, n: int, directory: Path) -> dict:
     """Write a SYNTHETIC index of ``n`` cases into ``directory``: recombinations of real ones.
 
@@ -194,18 +208,9 @@ def make_synthetic_index(index: SearchIndex, n: int, directory: Path) -> dict:
     from indexing.build import default_faiss_spec
     from indexing.dense import build_faiss, save_faiss
 
-    rng = np.random.default_rng(0)
-    base = np.asarray(index.embeddings)
     with (index.directory / "tokens.jsonl").open(encoding="utf-8") as fh:
         tokens = [json.loads(line) for line in fh]
-    by_charge: dict[str, list[int]] = {}
-    for i, r in enumerate(index.rows):
-        by_charge.setdefault("|".join(r["charges"]), []).append(i)
-    a = rng.integers(0, len(index), n)
-    b = np.array([rng.choice(by_charge["|".join(index.rows[i]["charges"])]) for i in a])
-    emb = base[a] + base[b]
-    emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12
-    emb = emb.astype(np.float32)
+    a, b, emb = synthetic_pairs(index, n)
     toks = [tokens[i][: len(tokens[i]) // 2] + tokens[j][len(tokens[j]) // 2 :] for i, j in zip(a, b, strict=True)]
     spec = default_faiss_spec(n)
     t = time.perf_counter()
