@@ -60,6 +60,7 @@ def open_view(driver, base: str, view: str, timeout: float = 30) -> None:
     """Load the page on one tab and wait until its scripts have started."""
     from selenium.webdriver.support.ui import WebDriverWait
 
+    driver.get("about:blank")  # the same URL again would only move to the #fragment, keeping the old page
     driver.get(f"{base}/ui/#{view}")
     WebDriverWait(driver, timeout).until(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
     driver.find_element("id", f"tab-{view}").click()

@@ -162,6 +162,35 @@ def test_manager_acknowledges_the_alert_with_a_reason(driver, judged: dict, serv
     assert driver.find_elements(By.CSS_SELECTOR, "[data-testid=sentencing-chart] rect.bar")
 
 
+def test_manager_pages_through_alerts(driver, server: str, client: httpx.Client) -> None:
+    from selenium.webdriver.common.by import By
+
+    court = "分页测试法院"
+    draft = next(json.loads(line)["q"] for line in (SAMPLES / "lecard_v1_sample.jsonl").open(encoding="utf-8")
+                 if json.loads(line)["crime"] == ["危险驾驶罪"])
+    for i in range(21):  # 5 years for drunk driving: an alert each time
+        body = {"text": draft, "charges": ["危险驾驶"], "proposed": {"type": "fixed_term", "months": 60}, "court": court,
+                "case_ref": f"分页{i}"}
+        assert client.post("/v1/assess", json=body).json()["alert_id"]
+    open_view(driver, server, "manager")
+    wait_status(driver, "alerts-status")
+    driver.find_element(By.ID, "f-court").send_keys(court)
+    driver.find_element(By.ID, "alerts-submit").click()
+    assert wait_status(driver, "alerts-status")[0]
+    rows = lambda: driver.find_elements(By.CSS_SELECTOR, "#alerts-body tr[data-alert-id]")  # noqa: E731
+    first_page = {r.get_attribute("data-alert-id") for r in rows()}
+    assert len(first_page) == 20 and driver.find_element(By.ID, "alerts-page").text == "第 1 / 2 页，共 21 条"
+    assert not driver.find_element(By.ID, "alerts-prev").is_enabled()
+    driver.find_element(By.ID, "alerts-next").click()
+    assert wait_status(driver, "alerts-status")[0]
+    assert len(rows()) == 1 and rows()[0].get_attribute("data-alert-id") not in first_page
+    assert driver.find_element(By.ID, "alerts-page").text == "第 2 / 2 页，共 21 条"
+    assert not driver.find_element(By.ID, "alerts-next").is_enabled()
+    driver.find_element(By.ID, "alerts-prev").click()
+    assert wait_status(driver, "alerts-status")[0]
+    assert {r.get_attribute("data-alert-id") for r in rows()} == first_page
+
+
 def test_litigant_view_is_plain_and_names_no_one(driver, server: str) -> None:
     from selenium.webdriver.common.by import By
 

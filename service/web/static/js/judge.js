@@ -19,7 +19,8 @@ function proposal() {
     const rest = Number(document.getElementById("judge-months").value || 0);
     p.months = years * 12 + rest;
   }
-  const probation = Number(document.getElementById("judge-probation").value || 0);
+  const probationBox = document.getElementById("judge-probation");
+  const probation = probationBox.disabled ? 0 : Number(probationBox.value || 0);
   if (probation) p.probation_months = probation;
   const fine = document.getElementById("judge-fine").value;
   if (fine !== "") p.fine = Number(fine);
@@ -113,7 +114,10 @@ async function analyse(picker) {
     if (search.status === "rejected" && assess.status === "rejected") throw assess.reason;
     return { search, assess };
   });
-  if (!settled) return;
+  if (!settled) {
+    out.hidden = true; // results of an earlier draft would read as this one's
+    return;
+  }
   const { search, assess } = settled;
   const blocks = [];
   if (assess.status === "fulfilled") {

@@ -49,6 +49,11 @@ export async function loadAlerts() {
   const data = await withProgress(status, "正在读取预警…", document.getElementById("alerts-submit"),
     () => api("/v1/alerts", { params: { ...filters(), limit: PAGE, offset } }));
   if (!data) return;
+  if (!data.data.length && offset > 0) {
+    offset = Math.max(0, offset - PAGE); // the last page emptied (acknowledged under the 待处理 filter)
+    await loadAlerts();
+    return;
+  }
   const body = document.getElementById("alerts-body");
   body.replaceChildren(...(data.data.length ? data.data.map(alertRow)
     : [el("tr", {}, el("td", { colspan: "9", class: "muted" }, "没有符合条件的预警。"))]));
