@@ -49,6 +49,15 @@ def _judge_judgment() -> dict:
     return json.loads((SAMPLES / "judge_sample.jsonl").read_text(encoding="utf-8").splitlines()[0])
 
 
+def _fits_a_laptop(driver) -> bool:
+    """No sideways scrolling at 1280 CSS pixels (a small laptop screen)."""
+    driver.set_window_size(1280, 800)
+    try:
+        return driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        driver.set_window_size(1366, 900)
+
+
 def _text(driver, css: str) -> str:
     """All text under an element, the collapsed <details> included (what expanding would show)."""
     return driver.execute_script("return document.querySelector(arguments[0]).textContent", css)
@@ -124,6 +133,7 @@ def test_judge_sees_similar_cases_chart_and_deviation(driver, judged: dict) -> N
     assert deviation.find_element(By.CSS_SELECTOR, ".level-badge").text in ("警告", "严重偏离")
     assert "比类似案件重" in deviation.text and "已生成预警" in deviation.text
     assert deviation.find_elements(By.CSS_SELECTOR, ".reasons li")
+    assert _fits_a_laptop(driver)
 
 
 def test_manager_acknowledges_the_alert_with_a_reason(driver, judged: dict, server: str, client: httpx.Client) -> None:
@@ -189,6 +199,7 @@ def test_manager_pages_through_alerts(driver, server: str, client: httpx.Client)
     driver.find_element(By.ID, "alerts-prev").click()
     assert wait_status(driver, "alerts-status")[0]
     assert {r.get_attribute("data-alert-id") for r in rows()} == first_page
+    assert _fits_a_laptop(driver)
 
 
 def test_litigant_view_is_plain_and_names_no_one(driver, server: str) -> None:
