@@ -4,21 +4,24 @@ What it does, in order:
 
 1. Builds (once, reused from ``--work``) the CAIL benchmark corpus: the 80 % part of the fixed pooled
    split, ingested and built as ``leian ingest`` + ``leian build`` would (evaluation.search_benchmark).
-2. Starts ``leian serve --workers N`` on 127.0.0.1 on that build, as a real subprocess.
+2. Starts ``leian serve --workers N`` on 127.0.0.1 on that build, as a real subprocess, and waits
+   until every worker has loaded the index.
 3. Sends a mix of ``/v1/search`` and ``/v1/assess`` requests whose drafts are the 1,015 held-out CAIL
    facts (every request a different draft until they run out; charges given for half of them, real
    proposals from the held-out sentences, a quarter of them doubled so that some become alerts). The
    load is **open-loop**: request *i* is due at a fixed time (Poisson arrivals at ``--rate``, seeded),
    sent then whether or not earlier ones have answered, and its latency counts from that due time, so
    a slow server cannot slow the load down and hide its queueing (no coordinated omission).
-4. Stops by itself: ``rate x duration`` requests in all, then at most ``--timeout`` seconds to drain;
-   anything unanswered by then is an error.
+4. Stops by itself: ``rate x duration`` requests in all; a request more than ``--timeout`` seconds
+   late is not sent (an error, "late"), and whatever is unanswered ``2 x timeout + 5`` seconds after
+   the last is due is an error too.
 5. Checks that every assessment the API answered is a row in the database, then stops the server.
 
 Reported (JSON, ``docs/benchmarks/load.json`` by default): sustained answered requests/s, latency
-p50/p95/p99/max, and errors by kind, per endpoint and overall; the client's own lag behind schedule
-(if that is large, the load generator, not the server, was short of CPU); CPU seconds used by the
-server processes and by the client; the load average before and after. Exit status 2 when the shared
+p50/p95/p99/max, and errors by kind, per endpoint and overall; the send delay behind schedule
+(``client_lag``: waiting for a free connection when the server falls behind, or for the client's own
+CPU); CPU seconds used by the server processes and by the client; the load average before and after.
+``--profile DIR`` samples each worker with py-spy during the measured part. Exit status 2 when the shared
 data is missing, 1 with ``--check`` when a target (``--rate`` sustained, 0 errors, p99 within
 ``--p99-ms``) is missed.
 

@@ -1,0 +1,46 @@
+"""The load generator itself: its schedule, its open-loop driver against the live test server, its exit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from evaluation.load_test import drive as drive_load
+from evaluation.load_test import main, schedule, summarize
+from service.assess import parse_proposed
+from tests.conftest import SAMPLES
+
+
+def _cail() -> list[dict]:
+    return [json.loads(x) for x in (SAMPLES / "cail_sample.jsonl").read_text(encoding="utf-8").splitlines()[:50]]
+
+
+def test_schedule_is_bounded_varied_and_lawful() -> None:
+    calls = schedule(_cail(), rate=40, duration=5, assess_share=0.5, seed=3, run="t")
+    assert len(calls) == 200
+    dues = [c.due for c in calls]
+    assert dues == sorted(dues) and 0 < dues[0] and abs(dues[-1] - 5) < 1e-9
+    assert {c.endpoint for c in calls} == {"/v1/search", "/v1/assess"}
+    assert len({c.body["text"] for c in calls}) == 50, "every draft is used before any repeats"
+    proposals = [c.body["proposed"] for c in calls if "proposed" in c.body]
+    assert proposals and all(parse_proposed(p) for p in proposals)  # within the law's bounds
+    assert len({c.body["case_ref"] for c in calls if c.endpoint == "/v1/assess"}) == sum(
+        c.endpoint == "/v1/assess" for c in calls)
+
+
+def test_open_loop_drive_against_the_live_server(server: str) -> None:
+    calls = schedule(_cail(), rate=15, duration=2, assess_share=0.0, seed=1, run="t")  # searches: no rows
+    outcomes, wall = asyncio.run(drive_load(server, calls, timeout=60, connections=4))
+    result = summarize(outcomes, 2)
+    overall = result["overall"]
+    assert overall["requests"] == 30 and overall["errors"] == 0, overall
+    assert 0 < overall["p50_ms"] <= overall["p99_ms"] <= overall["max_ms"]
+    assert overall["sustained_rps"] <= 15 and wall >= 2
+
+
+def test_missing_shared_data_says_so_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--data-dir", str(tmp_path)]) == 2
+    assert "cail2018_sample not found" in capsys.readouterr().err
