@@ -192,7 +192,7 @@ def _probe_main(path: Path, qpath: Path, depth: int, fp16_path: str) -> None:
 
 
 def synthetic_main(argv: list[str]) -> None:
-    """``python -m evaluation.ann_benchmark --synthetic N DATA_DIR [--only LABEL,...] [--out FILE]``:
+    """``python -m evaluation.ann_benchmark --synthetic N DATA_DIR [--only LABEL ...] [--out FILE]``:
     the vector indexes alone on N SYNTHETIC vectors (no BM25, rows or serving), queries = 150 held-out
     CAIL facts embedded by the real index's embedder."""
     import argparse
@@ -206,7 +206,8 @@ def synthetic_main(argv: list[str]) -> None:
     parser.add_argument("--synthetic", type=int, required=True)
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--cail", type=Path, default=DEFAULT_CAIL_DIR)
-    parser.add_argument("--only", default=None, help="labels to compare besides Flat, comma-separated")
+    parser.add_argument("--only", action="append", default=None,
+                        help="a label to compare besides Flat (repeatable; labels contain commas)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     index = SearchIndex(current_dir(args.data_dir), with_sentencing=False)
@@ -214,7 +215,7 @@ def synthetic_main(argv: list[str]) -> None:
     queries = np.asarray(index.embedder.encode([q["fact"] for q in held_out[:150]]), dtype=np.float32)
     _a, _b, emb = synthetic_pairs(index, args.synthetic)
     with tempfile.TemporaryDirectory(prefix="leian-ann-") as tmp:
-        result = compare(emb, queries, Path(tmp), only=tuple(args.only.split(",")) if args.only else None,
+        result = compare(emb, queries, Path(tmp), only=tuple(args.only) if args.only else None,
                          log=lambda m: print(time.strftime("%H:%M:%S"), m, file=sys.stderr, flush=True))
     result["synthetic"] = True
     text = json.dumps(result, indent=1)
