@@ -42,6 +42,7 @@ ENDPOINTS: dict[str, tuple[str, str, dict, set[str]]] = {
     "compare": ("POST", "/v1/compare", {"json": {"draft": DRAFT, "cases": [{"id": "c1", "text": DRAFT[:200]}]}}, EVERY),
     "expectations": ("POST", "/v1/expectations", {"json": {"text": DRAFT, "charges": ["危险驾驶"]}}, EVERY),
     "charges": ("GET", "/v1/charges", {}, EVERY),
+    "me": ("GET", "/v1/me", {}, EVERY),
     "assess": ("POST", "/v1/assess", {"json": {"text": DRAFT, "charges": ["危险驾驶"]}}, {"judge", "admin"}),
     "alerts": ("GET", "/v1/alerts", {}, {"manager", "admin"}),
     "alert": ("GET", "/v1/alerts/{alert_id}", {}, {"manager", "admin"}),
@@ -87,6 +88,8 @@ def test_every_endpoint_for_every_role(http: httpx.Client, keyed: Keyed, alert_i
     resp = _call(http, endpoint, alert_id, keyed.headers(role))
     if role in ENDPOINTS[endpoint][3]:
         assert resp.status_code == 200, resp.text
+        if endpoint == "me":
+            assert resp.json() == {"role": role, "local": False}
     else:
         body = _assert_problem(resp, 403, "Authorization")
         assert repr(role) in body["detail"]

@@ -2,7 +2,7 @@
 
 Each operation gets generated requests in schemathesis's two modes, valid (positive: 60 per
 operation) and schema-violating (negative: 20 per operation; slower to generate), sent with an admin
-key so that every operation is reached past the role checks: about 700 requests in the default
+key so that every operation is reached past the role checks: about 800 requests in the default
 suite. ``-m slow`` sends 500 + 200 per operation (thousands); ``LEIAN_FUZZ_SCALE=N`` multiplies
 both. Each run prints how many requests it sent and their statuses.
 
