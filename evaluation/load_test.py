@@ -240,12 +240,17 @@ def _tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def start_server(work: Path, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+def _database_url(work: Path, database_url: str | None) -> str:
+    """Where the server keeps alerts, audit records and keys: the given URL, or the work dir's SQLite."""
+    return database_url or f"sqlite:///{work / 'leian.db'}"
+
+
+def start_server(work: Path, workers: int, log: Path, database_url: str | None = None) -> tuple[subprocess.Popen, str]:
     """``leian serve --workers N`` on a free loopback port; returns once every worker answers /healthz."""
     port = _free_port()
     cmd = [sys.executable, "-m", "service.cli", "serve", "--data-dir", str(work), "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers)]
-    env = {**os.environ, "LEIAN_DATABASE_URL": f"sqlite:///{work / 'leian.db'}"}
+    env = {**os.environ, "LEIAN_DATABASE_URL": _database_url(work, database_url)}
     proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 300
@@ -275,9 +280,9 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
-def _stored_refs(work: Path, run: str) -> set[str]:
+def _stored_refs(work: Path, run: str, database_url: str | None = None) -> set[str]:
     """case_refs of this run's assessments in the database."""
-    engine = make_engine(f"sqlite:///{work / 'leian.db'}")
+    engine = make_engine(_database_url(work, database_url))
     try:
         with engine.connect() as conn:
             query = select(assessments.c.case_ref).where(assessments.c.case_ref.like(f"{run}-%"))
@@ -301,12 +306,13 @@ def _start_profilers(supervisor: int, out: Path, duration: float) -> list[subpro
 
 
 def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float, assess_share: float,
-        timeout: float, warmup: float, seed: int, profile: Path | None = None) -> dict:
+        timeout: float, warmup: float, seed: int, profile: Path | None = None,
+        database_url: str | None = None) -> dict:
     corpus, queries = cail_split(load_cail_pooled(shared / "cail2018_sample"))
     build_corpus(corpus, work)
     run_id = "load-" + uuid.uuid4().hex[:8]
     log = work / f"{run_id}-server.log"
-    proc, base = start_server(work, workers, log)
+    proc, base = start_server(work, workers, log, database_url)
     try:
         if warmup > 0:  # every worker loads the index and warms its caches before the measured part
             warm = schedule(queries, rate=min(rate, 40.0), duration=warmup, assess_share=assess_share, seed=seed + 1,
@@ -326,7 +332,7 @@ def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float,
     finally:
         stop_server(proc)
     answered = {o.ref for o in outcomes if o.recorded}
-    stored = _stored_refs(work, run_id)
+    stored = _stored_refs(work, run_id, database_url)
     result = summarize(outcomes, duration)
     return {
         "command": "python -m evaluation.load_test " + " ".join(sys.argv[1:]),
@@ -379,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--profile", type=Path, default=None, help="sample each worker with py-spy into this folder")
+    parser.add_argument("--database-url", default=None,
+                        help="the server's database for alerts, audit records and keys (default: SQLite in --work)")
     args = parser.parse_args(argv)
     if not (args.data_dir / "cail2018_sample").is_dir():
         print(f"load_test: {args.data_dir / 'cail2018_sample'} not found: the load test runs on the real CAIL "
@@ -389,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run(args.data_dir, args.work, workers=args.workers, rate=args.rate, duration=args.duration,
                      assess_share=args.assess_share, timeout=args.timeout, warmup=args.warmup, seed=args.seed,
-                     profile=args.profile)
+                     profile=args.profile, database_url=args.database_url)
     except SourceError as exc:
         print(f"load_test: {exc}", file=sys.stderr)
         return 2
