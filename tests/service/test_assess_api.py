@@ -9,22 +9,14 @@ import httpx
 import pytest
 
 from tests.conftest import SAMPLES
+from tests.utils.samples import lecard_fact
 
 DEFENDANT = re.compile(r"被告人([\u4e00-\u9fff]{2,4})[，,]\s*(?:男|女)")
 
 
-def _lecard_drunk_driving() -> str:
-    with (SAMPLES / "lecard_v1_sample.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            if rec["crime"] == ["危险驾驶罪"]:
-                return rec["q"]
-    raise LookupError
-
-
 @pytest.fixture(scope="module")
 def drunk(client: httpx.Client) -> dict:
-    resp = client.post("/v1/assess", json={"text": _lecard_drunk_driving(), "charges": ["危险驾驶"]})
+    resp = client.post("/v1/assess", json={"text": lecard_fact("危险驾驶罪"), "charges": ["危险驾驶"]})
     assert resp.status_code == 200, resp.text
     return resp.json()
 
@@ -44,7 +36,7 @@ def test_assess_without_proposal_gives_expected_range(drunk: dict) -> None:
 
 def test_ordinary_proposal_is_not_flagged(client: httpx.Client, drunk: dict) -> None:
     median = drunk["expected"]["median_months"]
-    body = {"text": _lecard_drunk_driving(), "charges": ["危险驾驶"], "proposed": {"type": "detention", "months": max(1, round(median))},
+    body = {"text": lecard_fact("危险驾驶罪"), "charges": ["危险驾驶"], "proposed": {"type": "detention", "months": max(1, round(median))},
             "court": "测试法院甲", "judge_id": "J-1", "case_ref": "ordinary"}
     data = client.post("/v1/assess", json=body).json()
     assert data["deviation"]["level"] in ("none", "notice")
@@ -54,7 +46,7 @@ def test_ordinary_proposal_is_not_flagged(client: httpx.Client, drunk: dict) -> 
 
 
 def test_outlier_proposal_raises_a_stored_alert_that_a_manager_acknowledges(client: httpx.Client) -> None:
-    body = {"text": _lecard_drunk_driving(), "charges": ["危险驾驶"], "proposed": {"type": "fixed_term", "months": 60},
+    body = {"text": lecard_fact("危险驾驶罪"), "charges": ["危险驾驶"], "proposed": {"type": "fixed_term", "months": 60},
             "court": "测试法院乙", "judge_id": "J-2", "case_ref": "outlier"}
     data = client.post("/v1/assess", json=body).json()
     dev = data["deviation"]
@@ -94,7 +86,7 @@ def test_outlier_proposal_raises_a_stored_alert_that_a_manager_acknowledges(clie
     ],
 )
 def test_absurd_proposals_are_rejected_naming_the_field(client: httpx.Client, proposed: dict, field: str) -> None:
-    resp = client.post("/v1/assess", json={"text": _lecard_drunk_driving(), "charges": ["危险驾驶"], "proposed": proposed})
+    resp = client.post("/v1/assess", json={"text": lecard_fact("危险驾驶罪"), "charges": ["危险驾驶"], "proposed": proposed})
     assert resp.status_code == 422, resp.text
     assert resp.json()["field"] == field
 

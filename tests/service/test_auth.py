@@ -17,24 +17,15 @@ from service.config import Settings
 from service.keys import Role, create_key, lookup_key, revoke_key
 from service.main import create_app
 from service.ratelimit import RateLimiter
-from tests.conftest import SAMPLES
 from tests.service.conftest import Built, Keyed, live_server
+from tests.utils.samples import lecard_fact
 
 ROLES = [r.value for r in Role]
 EVERY = set(ROLES)
 PUBLIC = ["/", "/ui/", "/healthz", "/docs", "/openapi.json"]
 
 
-def _drunk_driving() -> str:
-    with (SAMPLES / "lecard_v1_sample.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            if rec["crime"] == ["危险驾驶罪"]:
-                return rec["q"]
-    raise LookupError
-
-
-DRAFT = _drunk_driving()
+DRAFT = lecard_fact("危险驾驶罪")
 
 # endpoint name -> (method, path, request kwargs, roles allowed): the contract's endpoint x role table
 ENDPOINTS: dict[str, tuple[str, str, dict, set[str]]] = {

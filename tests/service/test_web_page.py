@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -262,11 +263,14 @@ def test_keyboard_moves_between_tabs_and_the_access_key_is_sent(driver, server: 
     driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
     try:
         assert driver.execute_script("return sessionStorage.getItem('leian.apiKey')") == "web-test-key"
-        sent = []
-        for entry in driver.get_log("performance"):
-            msg = json.loads(entry["message"])["message"]
-            if msg["method"] == "Network.requestWillBeSent" and msg["params"]["request"]["url"].endswith("/v1/charges"):
-                sent.append(msg["params"]["request"]["headers"].get("Authorization"))
+        sent: list[str | None] = []
+        deadline = time.monotonic() + 15  # the page refetches after saving: wait for it, not for a fixed time
+        while not sent and time.monotonic() < deadline:
+            for entry in driver.get_log("performance"):
+                msg = json.loads(entry["message"])["message"]
+                if msg["method"] == "Network.requestWillBeSent" and msg["params"]["request"]["url"].endswith("/v1/charges"):
+                    sent.append(msg["params"]["request"]["headers"].get("Authorization"))
+            time.sleep(0.1)
         assert sent == ["Bearer web-test-key"]
     finally:
         driver.execute_script("sessionStorage.removeItem('leian.apiKey')")

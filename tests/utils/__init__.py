@@ -1,0 +1,1 @@
+"""Factories that take real judgments from data_samples/ for tests."""
