@@ -439,7 +439,7 @@ def demo(
     if serve_after:
         serve(data_dir=data_dir, host="127.0.0.1", port=8000)
     else:
-        err.print("next: [bold]leian serve --data-dir ...[/] for the HTTP API (docs at http://127.0.0.1:8000/docs)")
+        err.print("next: [bold]leian serve --data-dir ...[/] for the web page at http://127.0.0.1:8000/ and the HTTP API (docs at /docs)")
 
 
 @app.command()
