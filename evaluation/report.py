@@ -394,6 +394,14 @@ def render_markdown(figures: dict, command: str, regressions: list[Regression] |
             lines += ["", f"False alarms per charge group, {SUITE_LABELS.get(suite, suite)} (groups with ≥ 30 test cases):", ""]
             lines += _table(["charge group", "n", *TIERS], [
                 [g, str(v["n"]), *(_pct(v[t]["rate"]) for t in TIERS)] for g, v in groups.items()])
+        for suite, r in sent["suites"].items():
+            detection = {k: v for k, v in (r.get("detection") or {}).items() if k != "range_80_reach"}
+            if not detection:
+                continue
+            lines += ["", f"Detection, {SUITE_LABELS.get(suite, suite)}: share flagged at or above each level when "
+                      "the same held-out judgments' outcomes are altered (target ≥ 85 % at notice):", ""]
+            lines += _table(["alteration", "n", *TIERS], [
+                [name.replace("_", " "), str(v["n"]), *(_pct(v[t]["rate"]) for t in TIERS)] for name, v in detection.items()])
     return "\n".join(lines) + "\n"
 
 
