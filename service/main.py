@@ -16,7 +16,7 @@ from service.body_limit import BodyLimit
 from service.config import Settings, get_settings
 from service.deps import IndexDep, IndexHolder
 from service.ratelimit import RateLimiter
-from service.routes import alerts, assess, meta, search
+from service.routes import alerts, assess, cases, meta, search
 from service.store import ensure_tables
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, local_actor: str | None = No
     v1.include_router(assess.router)
     v1.include_router(alerts.router)
     v1.include_router(meta.router)
+    v1.include_router(cases.router)
     app.include_router(v1)
 
     @app.get("/healthz", tags=["meta"])

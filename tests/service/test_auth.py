@@ -34,6 +34,7 @@ ENDPOINTS: dict[str, tuple[str, str, dict, set[str]]] = {
     "expectations": ("POST", "/v1/expectations", {"json": {"text": DRAFT, "charges": ["危险驾驶"]}}, EVERY),
     "charges": ("GET", "/v1/charges", {}, EVERY),
     "me": ("GET", "/v1/me", {}, EVERY),
+    "case": ("GET", "/v1/cases/{case_id}", {}, EVERY),
     "assess": ("POST", "/v1/assess", {"json": {"text": DRAFT, "charges": ["危险驾驶"]}}, {"judge", "admin"}),
     "alerts": ("GET", "/v1/alerts", {}, {"manager", "admin"}),
     "alert": ("GET", "/v1/alerts/{alert_id}", {}, {"manager", "admin"}),
@@ -58,9 +59,17 @@ def alert_id(http: httpx.Client, keyed: Keyed) -> str:
     return resp.json()["alert_id"]
 
 
-def _call(http: httpx.Client, name: str, alert_id: str, headers: dict[str, str] | None) -> httpx.Response:
+@pytest.fixture(scope="module")
+def ids(http: httpx.Client, keyed: Keyed, alert_id: str) -> dict[str, str]:
+    """The ids the endpoints' paths name: the alert above and a case the index holds."""
+    resp = http.post("/v1/search", json={"text": DRAFT, "k": 1}, headers=keyed.headers("admin"))
+    assert resp.status_code == 200, resp.text
+    return {"alert_id": alert_id, "case_id": resp.json()["results"][0]["case_id"]}
+
+
+def _call(http: httpx.Client, name: str, ids: dict[str, str], headers: dict[str, str] | None) -> httpx.Response:
     method, path, kwargs, _roles = ENDPOINTS[name]
-    return http.request(method, path.format(alert_id=alert_id), headers=headers, **kwargs)
+    return http.request(method, path.format(**ids), headers=headers, **kwargs)
 
 
 def _assert_problem(resp: httpx.Response, status: int, field: str | None = None) -> dict:
@@ -75,8 +84,8 @@ def _assert_problem(resp: httpx.Response, status: int, field: str | None = None)
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
-def test_every_endpoint_for_every_role(http: httpx.Client, keyed: Keyed, alert_id: str, endpoint: str, role: str) -> None:
-    resp = _call(http, endpoint, alert_id, keyed.headers(role))
+def test_every_endpoint_for_every_role(http: httpx.Client, keyed: Keyed, ids: dict[str, str], endpoint: str, role: str) -> None:
+    resp = _call(http, endpoint, ids, keyed.headers(role))
     if role in ENDPOINTS[endpoint][3]:
         assert resp.status_code == 200, resp.text
         if endpoint == "me":
@@ -87,10 +96,10 @@ def test_every_endpoint_for_every_role(http: httpx.Client, keyed: Keyed, alert_i
 
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
-def test_no_key_or_a_bad_key_is_401(http: httpx.Client, keyed: Keyed, alert_id: str, endpoint: str) -> None:
+def test_no_key_or_a_bad_key_is_401(http: httpx.Client, keyed: Keyed, ids: dict[str, str], endpoint: str) -> None:
     for headers in (None, {"Authorization": "Bearer leian_00000000_not-a-key"}, {"Authorization": f"Basic {keyed.keys['admin']}"},
                     {"X-API-Key": keyed.keys["admin"] + "x"}):
-        resp = _call(http, endpoint, alert_id, headers)
+        resp = _call(http, endpoint, ids, headers)
         _assert_problem(resp, 401, "Authorization")
         assert resp.headers["www-authenticate"] == "Bearer"
 

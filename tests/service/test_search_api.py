@@ -7,6 +7,7 @@ import json
 import httpx
 
 from tests.conftest import SAMPLES
+from tests.utils.samples import lecard_fact
 
 
 def _lecard(n: int) -> dict:
@@ -134,3 +135,16 @@ def test_compare_ranks_submitted_civil_cases(client: httpx.Client) -> None:
 def test_compare_rejects_empty_case_list(client: httpx.Client) -> None:
     resp = client.post("/v1/compare", json={"draft": "被告人张某盗窃", "cases": []})
     assert resp.status_code == 422 and resp.json()["field"] == "cases"
+
+
+def test_a_case_in_full_for_its_expandable_facts(client: httpx.Client) -> None:
+    """A search hit's whole anonymized facts, by its case id; an unknown id is a 404 problem."""
+    hit = client.post("/v1/search", json={"text": lecard_fact("危险驾驶罪"), "k": 3}).json()["results"][0]
+    resp = client.get(f"/v1/cases/{hit['case_id']}")
+    assert resp.status_code == 200, resp.text
+    case = resp.json()
+    assert case["case_id"] == hit["case_id"] and case["charges"] == hit["charges"]
+    assert hit["facts_excerpt"].strip("…")[:100] in case["facts"] and len(case["facts"]) >= len(hit["facts_excerpt"].strip("…"))
+    missing = client.get("/v1/cases/0000000000000000")
+    assert missing.status_code == 404 and "0000000000000000" in missing.json()["detail"]
+    assert client.get("/v1/cases/not%20an%20id").status_code == 422

@@ -115,8 +115,16 @@ def test_judge_sees_similar_cases_chart_and_deviation(driver, judged: dict) -> N
     assert marks and set(marks) <= set(terms)
     details = first.find_element(By.CSS_SELECTOR, "details.facts")
     assert not details.find_element(By.TAG_NAME, "p").is_displayed()
+    excerpt = details.find_element(By.TAG_NAME, "p").get_attribute("textContent").strip("…")
     details.find_element(By.TAG_NAME, "summary").click()
     assert details.find_element(By.TAG_NAME, "p").is_displayed()
+    # opening it loads the case's whole anonymized facts (GET /v1/cases/{id}) in place of the excerpt
+    deadline = time.monotonic() + 15
+    while details.get_attribute("data-full") not in ("yes", "failed") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert details.get_attribute("data-full") == "yes"
+    full = details.find_element(By.TAG_NAME, "p").get_attribute("textContent")
+    assert excerpt[:60] in full and len(full) >= len(excerpt)
 
     chart = driver.find_element(By.CSS_SELECTOR, "#judge-results svg[data-testid=distribution-chart]")
     bars = chart.find_elements(By.CSS_SELECTOR, "rect.bar")

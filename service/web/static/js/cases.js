@@ -1,6 +1,7 @@
 // Cards for similar cases: outcome, court, date, why similar (shared elements and highlighted
 // shared terms) and the anonymized facts behind a disclosure.
 
+import { api } from "./api.js";
 import { chips, date, el, highlighted, outcome, quantityTable, spansOf } from "./format.js";
 
 const FLAG_WORDS = {
@@ -53,7 +54,22 @@ export function caseCard(hit, rank, { court = true } = {}) {
     chips("量刑情节", hit.circumstances),
     ...flagNotes(hit.flags),
     whyBlock(hit.why),
-    facts ? el("details", { class: "facts" },
+    facts ? el("details", { class: "facts", ontoggle: hit.case_id ? (e) => loadFullFacts(e.currentTarget, hit) : undefined },
       el("summary", {}, "展开案情（已匿名化）"),
-      el("p", {}, highlighted(facts, spans))) : null);
+      el("p", { class: "facts-text" }, highlighted(facts, spans))) : null);
+}
+
+/** On first opening, replace the excerpt with the case's whole anonymized facts (GET /v1/cases/{id}). */
+async function loadFullFacts(details, hit) {
+  if (!details.open || details.dataset.full) return;
+  details.dataset.full = "loading";
+  const p = details.querySelector(".facts-text");
+  try {
+    const full = await api(`/v1/cases/${encodeURIComponent(hit.case_id)}`);
+    p.replaceChildren(highlighted(full.facts, spansOf(full.facts, hit.why ? hit.why.key_terms : [])));
+    details.dataset.full = "yes";
+  } catch (err) {
+    p.append(el("span", { class: "error" }, ` （全文未能载入：${err.message}）`));
+    details.dataset.full = "failed";
+  }
 }
