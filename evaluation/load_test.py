@@ -38,7 +38,6 @@ import os
 import platform
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ import numpy as np
 from sqlalchemy import select
 
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_months, cail_split, load_cail_pooled
+from evaluation.live_server import free_port
 from evaluation.search_benchmark import build_corpus
 from indexing.db import make_engine
 from indexing.errors import SourceError
@@ -219,12 +219,6 @@ def summarize(outcomes: list[Outcome], duration: float) -> dict:
     return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _tree_cpu_seconds(pid: int) -> float:
     """user+system CPU seconds of a process and its descendants (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -247,7 +241,7 @@ def _database_url(work: Path, database_url: str | None) -> str:
 
 def start_server(work: Path, workers: int, log: Path, database_url: str | None = None) -> tuple[subprocess.Popen, str]:
     """``leian serve --workers N`` on a free loopback port; returns once every worker answers /healthz."""
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "service.cli", "serve", "--data-dir", str(work), "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers)]
     env = {**os.environ, "LEIAN_DATABASE_URL": _database_url(work, database_url)}

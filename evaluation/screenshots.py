@@ -12,11 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import socket
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +29,7 @@ from evaluation.browser import (
     page_png,
     wait_status,
 )
+from evaluation.live_server import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data_samples"
@@ -85,39 +83,14 @@ def seed_assessments(client: httpx.Client) -> int:
     return n
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def live_server(data_dir: Path) -> Iterator[str]:
     """`leian serve` in a thread on a free loopback port; yields its base URL."""
-    import uvicorn
-
     from service.config import Settings
     from service.main import create_app
 
-    app = create_app(Settings(data_dir=data_dir))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{srv.config.port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=60).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        raise RuntimeError(f"server on {base} did not come up")
-    try:
+    with serve_in_thread(create_app(Settings(data_dir=data_dir)), within_s=120, request_timeout_s=60) as base:
         yield base
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
 
 
 def build_samples(data_dir: Path) -> None:

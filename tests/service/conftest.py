@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,9 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
+from evaluation.live_server import serve_in_thread
 from indexing.build import BuildConfig, build_index
 from indexing.db import make_engine
 from indexing.pipeline import ingest
@@ -43,35 +40,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(data_dir, url)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def live_server(app: FastAPI) -> Iterator[str]:
     """Run ``app`` on a real uvicorn server on 127.0.0.1; yields its base URL."""
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=30).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        pytest.fail("server did not come up")
     try:
-        yield base
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+        with serve_in_thread(app, within_s=60, request_timeout_s=30) as base:
+            yield base
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from evaluation.live_server import free_port, wait_until_serving
 from indexing.db import make_engine
 from service.config import Settings
 from service.keys import Role, create_key, lookup_key, revoke_key
@@ -171,21 +172,12 @@ def test_serve_refuses_an_open_bind_without_keys_and_serves_with_them(built: Bui
     assert created.returncode == 0, created.stderr
     secret = created.stdout.strip()
     assert secret.startswith("leian_") and len(secret) > 40
-    from tests.service.conftest import _free_port
-
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--data-dir", str(built.data_dir), "--host", "0.0.0.0",
                              "--port", str(port)], env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=30).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
+        if not wait_until_serving(base, within_s=90):
             pytest.fail("leian serve --host 0.0.0.0 did not come up")
         _assert_problem(httpx.get(f"{base}/v1/alerts"), 401)
         assert httpx.post(f"{base}/v1/assess", json={"text": DRAFT}, headers={"Authorization": f"Bearer {secret}"},

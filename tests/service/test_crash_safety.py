@@ -24,6 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from evaluation.live_server import free_port, wait_until_serving
 from indexing.artifacts import current_dir, indexes_dir
 from indexing.build import BuildConfig, build_index
 from indexing.db import case_row, cases, make_engine
@@ -32,7 +33,7 @@ from indexing.pipeline import ingest
 from indexing.schema import CaseRecord
 from service.deps import IndexHolder
 from tests.conftest import SAMPLES
-from tests.service.conftest import Built, _free_port
+from tests.service.conftest import Built
 
 LEIAN = [sys.executable, "-m", "service.cli"]
 CAIL_RECORDS = 400  # real CAIL records: enough batches to kill an ingest midway, few enough to be quick
@@ -270,17 +271,12 @@ def test_sigterm_stops_build_cleanly_with_a_message(built_store) -> None:  # typ
 
 
 def _serve(data_dir: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([*LEIAN, "serve", "--data-dir", str(data_dir), "--port", str(port), "--workers", str(workers)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=60).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    if wait_until_serving(base, within_s=120, request_timeout_s=60):
+        return proc, base
     os.killpg(proc.pid, signal.SIGKILL)
     pytest.fail("server did not come up")
 
