@@ -206,34 +206,33 @@ def write_plots(result: dict, out: Path) -> list[Path]:
     if not runs:
         return []
     sizes = sorted(int(n) for n in runs)
-    written = []
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for q in ("p50_ms", "p95_ms", "p99_ms"):
-        ax.plot(sizes, [runs[str(n)]["search"][q] for n in sizes], marker="o", label=q.replace("_ms", ""))
-    ax.axhline(30, color="black", linestyle="dashed", linewidth=1, label="p95 target 30 ms")
-    ax.set_xscale("log")
-    ax.set_xlabel("cases (SYNTHETIC recombinations of real ones)")
-    ax.set_ylabel("ms per search (full path, with explanations)")
-    ax.set_title("search latency vs corpus size")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "latency_vs_size.png", dpi=110)
-    plt.close(fig)
-    written.append(out / "latency_vs_size.png")
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(sizes, [runs[str(n)]["rss"]["served"]["total_bytes_per_case"] for n in sizes], marker="o", label="served RSS")
-    ax.plot(sizes, [runs[str(n)]["rss"]["served"]["anon_bytes_per_case"] for n in sizes], marker="o", label="of it heap")
-    ax.axhline(1536, color="black", linestyle="dashed", linewidth=1, label="target 1.5 KB")
-    ax.set_xscale("log")
-    ax.set_xlabel("cases (SYNTHETIC)")
-    ax.set_ylabel("resident bytes per case")
-    ax.set_title("served index memory per case")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "rss_vs_size.png", dpi=110)
-    plt.close(fig)
-    written.append(out / "rss_vs_size.png")
-    return written
+
+    def plot(name: str, lines: dict[str, list[float]], target: tuple[float, str], xlabel: str, ylabel: str,
+             title: str) -> Path:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for label, values in lines.items():
+            ax.plot(sizes, values, marker="o", label=label)
+        ax.axhline(target[0], color="black", linestyle="dashed", linewidth=1, label=target[1])
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        return out / name
+
+    served = [runs[str(n)]["rss"]["served"] for n in sizes]
+    return [
+        plot("latency_vs_size.png",
+             {q.replace("_ms", ""): [runs[str(n)]["search"][q] for n in sizes] for q in ("p50_ms", "p95_ms", "p99_ms")},
+             (30, "p95 target 30 ms"), "cases (SYNTHETIC recombinations of real ones)",
+             "ms per search (full path, with explanations)", "search latency vs corpus size"),
+        plot("rss_vs_size.png",
+             {"served RSS": [r["total_bytes_per_case"] for r in served], "of it heap": [r["anon_bytes_per_case"] for r in served]},
+             (1536, "target 1.5 KB"), "cases (SYNTHETIC)", "resident bytes per case", "served index memory per case"),
+    ]
 
 
 def main() -> None:
