@@ -1,6 +1,6 @@
 """The sentencing model on real CAIL records: types, nested ranges, calibrated deviation levels.
 
-Fitted once per module on 900 of the 1,200 real CAIL records in ``data_samples/cail_sample.jsonl``
+Fitted once per session (tests/indexing/conftest.py) on 900 of the 1,200 real CAIL records in ``data_samples/cail_sample.jsonl``
 (neighbours by the benchmark's TF-IDF search, leave-one-out); the other 300 are held out and never
 seen by fitting or calibration, so the false-alarm check below measures real generalization.
 """
@@ -12,12 +12,10 @@ import math
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from evaluation.sentencing_benchmark import card_neighbours, text_neighbours
+from evaluation.sentencing_benchmark import card_neighbours
 from indexing.cards import card_to_case
-from indexing.extract import extract
 from indexing.parse import parse_file
 from indexing.schema import CaseRecord, Outcome, OutcomeType, RawJudgment
 from indexing.sentencing import (
@@ -29,18 +27,6 @@ from indexing.sentencing import (
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"
 HEAVY = {OutcomeType.DEATH, OutcomeType.DEATH_SUSPENDED, OutcomeType.LIFE}
-
-
-@pytest.fixture(scope="module")
-def cail() -> dict:
-    records = [extract(r) for r in parse_file(SAMPLES / "cail_sample.jsonl") if isinstance(r, RawJudgment)]
-    assert len(records) == 1200
-    order = np.random.default_rng(7).permutation(len(records))
-    train = [records[i] for i in order[:900]]
-    held = [records[i] for i in order[900:]]
-    train_nb, held_nb = text_neighbours(train, held, 10)
-    model = SentencingModel.fit(train, train_nb, seed=3)
-    return {"model": model, "train": train, "train_nb": train_nb, "held": held, "held_nb": held_nb}
 
 
 def test_death_and_life_are_types_not_big_numbers(cail: dict) -> None:

@@ -1,0 +1,94 @@
+"""The fast views of the sentencing model's estimators (indexing/fast_predict.py) give scikit-learn's numbers.
+
+On the model fitted from real CAIL records (tests/indexing/conftest.py): every booster and the text
+model, on the features of real cases, with unseen categories and missing values mixed in, agree with
+scikit-learn's own predict to float rounding, and a case gives bit-identical outputs alone or in a batch
+(the service batches concurrent assessments, and an answer must not depend on who else was asking).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingRegressor, VotingRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from indexing.fast_predict import FlatBooster, TextRidge, fast_view
+from indexing.sentencing import SentencingModel, _limit_threads
+
+
+def _features(cail: dict) -> np.ndarray:
+    model: SentencingModel = cail["model"]
+    return model._features(cail["train"] + cail["held"], cail["train_nb"] + cail["held_nb"])
+
+
+def _boosters(model: SentencingModel) -> dict:
+    found = {name: getattr(model, name) for name in ("regressor", "scale_model", "type_classifier", "probation_classifier")}
+    return {name: est for name, est in found.items() if est is not None}
+
+
+def _sklearn(est, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    with _limit_threads(1):
+        return est.predict_proba(x) if hasattr(est, "predict_proba") else est.predict(x)
+
+
+def _flat(view: FlatBooster, x: np.ndarray) -> np.ndarray:
+    return view.predict_proba(x) if hasattr(view.estimator, "predict_proba") else view.predict(x)
+
+
+def test_boosters_match_scikit_learn_on_real_cases_and_odd_inputs(cail: dict) -> None:
+    x = _features(cail)
+    odd = x.copy()
+    odd[:40, 0] = 9999.0  # a charge code the booster never saw: the missing-value branch
+    odd[40:80, 0] = np.nan
+    odd[80:90, 0] = -1.0
+    odd[90:140, 1:6] = np.nan
+    boosters = _boosters(cail["model"])
+    assert {"regressor", "scale_model", "type_classifier"} <= set(boosters)
+    for name, est in boosters.items():
+        view = FlatBooster(est)
+        assert view.any_categorical, f"{name}: the charge is a categorical split"
+        for data in (x, odd):
+            np.testing.assert_allclose(_flat(view, data), _sklearn(est, data), rtol=0, atol=1e-12, err_msg=name)
+
+
+def test_a_case_gets_the_same_bits_alone_and_in_a_batch(cail: dict) -> None:
+    x = _features(cail)[:64]
+    for name, est in _boosters(cail["model"]).items():
+        view = FlatBooster(est)
+        batched = _flat(view, x)
+        alone = np.concatenate([_flat(view, x[i : i + 1]) for i in range(len(x))])
+        assert np.array_equal(batched, alone), name
+
+
+def test_text_ridge_matches_the_pipeline(cail: dict) -> None:
+    pipeline = cail["model"].text_model
+    assert pipeline is not None
+    view = TextRidge(pipeline)
+    texts = [r.facts or "" for r in cail["train"][:200] + cail["held"][:100]] + ["", "  ", "abc 123", "被告人"]
+    np.testing.assert_allclose(view.predict(texts), pipeline.predict(texts), rtol=0, atol=1e-12)
+
+
+def test_the_model_predicts_the_same_through_its_views(cail: dict) -> None:
+    model: SentencingModel = cail["model"]
+    records, nbs = cail["held"][:80], cail["held_nb"][:80]
+    fast = model._core(model._features(records, nbs))
+    x = model._features(records, nbs)
+    with _limit_threads(1):
+        slow = {"mu": model.regressor.predict(x), "proba": model.type_classifier.predict_proba(x)}  # type: ignore[union-attr]
+    np.testing.assert_allclose(fast["mu"], slow["mu"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast["proba"], slow["proba"], rtol=0, atol=1e-12)
+
+
+def test_estimators_without_a_view_are_used_as_they_are(cail: dict) -> None:
+    x = np.nan_to_num(_features(cail)[:200, 1:6])
+    y = np.arange(len(x), dtype=float)
+    voting = VotingRegressor([("a", HistGradientBoostingRegressor(max_iter=5)), ("b", HistGradientBoostingRegressor(max_iter=3))]).fit(x, y)
+    assert fast_view(voting) is voting
+    other = make_pipeline(StandardScaler()).fit(x)
+    assert fast_view(other) is other
+    with pytest.raises(ValueError, match="fitted"):
+        FlatBooster(HistGradientBoostingRegressor())
+    with pytest.raises(ValueError, match="TfidfVectorizer"):
+        TextRidge(other)
