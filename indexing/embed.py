@@ -58,6 +58,12 @@ class Embedder:
         if dim is None:  # some models only know their width after a forward pass
             dim = int(model.encode(["维度"], convert_to_numpy=True).shape[1])
         self.dim = int(dim)
+        # LeiAn's own bag-of-n-grams model is cheap to run; for it, sentence-transformers' encode()
+        # plumbing (sorting, batching, device checks, progress) cost as much as the model for one text
+        first = model[0] if len(model) else None
+        self._direct = type(first).__module__.startswith(_OWN_MODULE_PREFIX) and all(
+            type(m).__module__.startswith(_LIBRARY_MODULE_PREFIX) for m in list(model)[1:]
+        )
 
     @classmethod
     def load(
@@ -120,6 +126,8 @@ class Embedder:
         """``(len(texts), dim)`` float32 array of unit-length rows (zero rows stay zero)."""
         if len(texts) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) == 1 and self._direct:
+            return self._encode_one(texts[0])
         vectors = self.model.encode(
             list(texts),
             batch_size=batch_size,
@@ -128,6 +136,17 @@ class Embedder:
             normalize_embeddings=True,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """One text through the model's modules directly: the same numbers as ``model.encode([text])``
+        (a batch of one either way), without its per-call plumbing; a served draft is always one text."""
+        import torch
+
+        with torch.inference_mode():
+            features = self.model[0].preprocess([str(text)])
+            out = self.model(features)["sentence_embedding"]
+            out = torch.nn.functional.normalize(out, p=2, dim=1)
+        return np.ascontiguousarray(out.float().numpy(), dtype=np.float32)
 
     def charge_probabilities(self, texts: Sequence[str], batch_size: int = 256) -> tuple[list[str], np.ndarray] | None:
         """The charge-set classes and their predicted probabilities, when the model has a charge head.

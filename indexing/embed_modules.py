@@ -168,8 +168,8 @@ class CharNgramCaseEmbedding(InputModule):
     def token_ids(self, text: str) -> list[int]:
         """Sorted ids of the distinct in-vocabulary tokens of ``text``. Sorted because the summation
         order, and so the last bits of the result, must not depend on Python's per-process hashing."""
-        ids = (self.token_to_id.get(g) for g in case_tokens(text, self.ngram_range, self.magnitudes))
-        return sorted(i for i in ids if i is not None)
+        known = self.token_to_id.keys() & case_tokens(text, self.ngram_range, self.magnitudes)  # a C-level intersection
+        return sorted(map(self.token_to_id.__getitem__, known))
 
     def preprocess(self, inputs: Sequence[str], prompt: str | None = None, **kwargs: Any) -> dict[str, torch.Tensor]:
         """Texts → flat token ids, bag offsets and per-token weights, L2-normalised per text (TF-IDF)."""

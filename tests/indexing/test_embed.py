@@ -80,6 +80,16 @@ def test_encode_shape_normalization_and_reload(
     assert embedder.encode([]).shape == (0, embedder.dim)
 
 
+def test_one_text_goes_through_the_modules_directly_with_the_same_numbers(
+    model_dir: Path, split: tuple[list[dict[str, Any]], list[dict[str, Any]]]
+) -> None:
+    embedder = Embedder.load(model_dir)
+    assert embedder._direct  # LeiAn's own module stack: a served draft skips encode()'s plumbing
+    for text in [r["fact"] for r in split[1][:20]] + ["", "无"]:
+        expected = embedder.model.encode([text], convert_to_numpy=True, normalize_embeddings=True)
+        np.testing.assert_array_equal(embedder.encode([text]), expected)
+
+
 def test_training_is_deterministic(
     model_dir: Path, split: tuple[list[dict[str, Any]], list[dict[str, Any]]], tmp_path: Path
 ) -> None:

@@ -70,3 +70,15 @@ def test_array_ranking_equals_the_per_candidate_definition(built: Built, fusion:
         draft = prepare_draft(text, index, charges)
         for filters in (None, Filters(exclude_flagged=True), Filters(year_from=2015)):
             assert retrieve(draft, index, 41, filters, fusion) == reference_retrieve(draft, index, 41, filters, fusion)
+
+
+def test_bm25_scores_are_bm25s_own(built: Built) -> None:
+    """indexing.bm25 sums bm25s's precomputed postings in one bincount; the scores are bm25s's."""
+    index = IndexHolder(built.data_dir).get()
+    model = index.bm25.model
+    for text, _charges in _drafts():
+        tokens = prepare_draft(text, index).tokens
+        for query in (tokens, tokens + tokens[:5]):  # a repeated token counts again, as in bm25s
+            known = [t for t in query if t in model.vocab_dict]
+            np.testing.assert_allclose(index.bm25.scores(query), model.get_scores(known), rtol=1e-5, atol=1e-6)
+    assert not index.bm25.scores(["§§ no such token §§"]).any()
