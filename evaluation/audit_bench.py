@@ -24,6 +24,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from indexing.db import make_engine
 from service import audit
+from service.write_queue import WriteQueue
 
 THREADS = 16
 ENTRY = {"actor": "bench", "role": "judge", "action": "search", "target": "/v1/search", "request_hash": "0" * 64,
@@ -49,10 +50,10 @@ def _throughput(engine: Engine, records: int, append_one: Callable[[], object]) 
 
 
 def measure(engine: Engine, records: int) -> dict[str, float]:
-    writer = audit.AuditWriter(engine)
+    writes = WriteQueue(engine)
     return {
         "one_transaction_per_record_per_s": _throughput(engine, records, lambda: audit.append(engine, **ENTRY)),
-        "group_commit_per_s": _throughput(engine, records, lambda: writer.submit(ENTRY)),
+        "group_commit_per_s": _throughput(engine, records, lambda: writes.write("audit", ENTRY)),
     }
 
 

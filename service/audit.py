@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
-import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -55,7 +52,8 @@ def record_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
-def _lock(conn: Connection) -> None:
+def lock_chain(conn: Connection) -> None:
+    """Serialize appends across processes; must be the transaction's first statement (SQLite's write lock)."""
     if conn.dialect.name == "postgresql":
         conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK)))
     elif conn.dialect.name == "sqlite":
@@ -77,25 +75,8 @@ def append_many(engine: Engine, entries: list[dict[str, Any]]) -> list[dict[str,
     """Append records in order, in one transaction: all of them are in the chain, or none."""
     with engine.connect() as conn:
         try:
-            _lock(conn)
-            head = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
-            seq, prev = (head[0], head[1]) if head else (0, GENESIS)
-            rows = []
-            for e in entries:
-                seq += 1
-                row = {
-                    "seq": seq, "at": datetime.now(UTC).isoformat(timespec="microseconds"), "actor": e["actor"][:64],
-                    "role": e["role"], "action": e["action"][:32], "target": (e["target"] or "")[:500] or None,
-                    "request_hash": e["request_hash"], "request_size": int(e["request_size"]), "status": int(e["status"]),
-                    "prev_hash": prev,
-                }
-                row["hash"] = prev = record_hash(row)
-                rows.append(row)
-            conn.execute(audit_log.insert(), rows)
-            if head:
-                conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=seq, hash=prev))
-            else:
-                conn.execute(audit_head.insert().values(id=1, seq=seq, hash=prev))
+            lock_chain(conn)
+            rows = append_locked(conn, entries)
             conn.commit()
         except BaseException:
             conn.rollback()
@@ -103,48 +84,30 @@ def append_many(engine: Engine, entries: list[dict[str, Any]]) -> list[dict[str,
     return rows
 
 
-class AuditWriter:
-    """Group commit for a server process: concurrent requests' records share one transaction.
+def append_locked(conn: Connection, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Append records inside the caller's transaction, which took :func:`lock_chain` first.
 
-    Why: the chain serializes appends, so one transaction per request would cap a busy server at
-    one commit (a disk flush) per request across all its workers. Each caller still waits until its
-    own record is committed, so no response goes out unrecorded.
+    The caller commits (service.write_queue commits them with the assessment rows of the same batch).
     """
-
-    def __init__(self, engine: Engine, *, max_batch: int = 500) -> None:
-        self.engine = engine
-        self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[dict[str, Any], Future[dict[str, Any]]]] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-
-    def submit(self, entry: dict[str, Any], *, timeout: float = 60.0) -> dict[str, Any]:
-        """Queue one record (the fields of ``append``) and wait until it is committed; raises if it failed."""
-        if self._thread is None:
-            with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-                    self._thread.start()
-        done: Future[dict[str, Any]] = Future()
-        self._queue.put((entry, done))
-        return done.result(timeout=timeout)
-
-    def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                rows = append_many(self.engine, [entry for entry, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting request
-                for _, done in batch:
-                    done.set_exception(exc)
-                continue
-            for (_, done), row in zip(batch, rows, strict=True):
-                done.set_result(row)
+    head = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).first()
+    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    rows = []
+    for e in entries:
+        seq += 1
+        row = {
+            "seq": seq, "at": datetime.now(UTC).isoformat(timespec="microseconds"), "actor": e["actor"][:64],
+            "role": e["role"], "action": e["action"][:32], "target": (e["target"] or "")[:500] or None,
+            "request_hash": e["request_hash"], "request_size": int(e["request_size"]), "status": int(e["status"]),
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = record_hash(row)
+        rows.append(row)
+    conn.execute(audit_log.insert(), rows)
+    if head:
+        conn.execute(audit_head.update().where(audit_head.c.id == 1).values(seq=seq, hash=prev))
+    else:
+        conn.execute(audit_head.insert().values(id=1, seq=seq, hash=prev))
+    return rows
 
 
 @dataclass(frozen=True)

@@ -4,19 +4,19 @@ Why a middleware: the record needs the outcome status, which only exists once th
 error handler) has answered; the caller comes from ``request.state`` where ``service.auth`` left it.
 The record is written before the response starts, so a request whose audit record cannot be written
 fails (500) rather than going unrecorded. Attempts that were refused (401, 403, 413, 422, 429) are
-recorded too: they are what a security review looks for.
+recorded too: they are what a security review looks for. The record is committed by the app's
+write queue (service.write_queue), awaited here without holding a request thread.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import audit
 from service.auth import STATE_KEY
+from service.write_queue import WriteQueue
 
 ACTIONS = {
     ("POST", "/v1/search"): "search",
@@ -39,9 +39,9 @@ def action_for(method: str, path: str) -> str | None:
 
 
 class AuditMiddleware:
-    def __init__(self, app: ASGIApp, *, engine: Engine) -> None:
+    def __init__(self, app: ASGIApp, *, writes: WriteQueue) -> None:
         self.app = app
-        self.writer = audit.AuditWriter(engine)
+        self.writes = writes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         action = action_for(scope.get("method", ""), scope.get("path", "")) if scope["type"] == "http" else None
@@ -61,20 +61,20 @@ class AuditMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                await run_in_threadpool(self._record, scope, action, b"".join(chunks), message["status"])
+                await self._record(scope, action, b"".join(chunks), message["status"])
             await send(message)
 
         try:
             await self.app(scope, receive_and_keep, record_then_send)
         except Exception:
             if not started:
-                await run_in_threadpool(self._record, scope, action, b"".join(chunks), 500)
+                await self._record(scope, action, b"".join(chunks), 500)
             raise
 
-    def _record(self, scope: Scope, action: str, body: bytes, status: int) -> None:
+    async def _record(self, scope: Scope, action: str, body: bytes, status: int) -> None:
         user = scope.get("state", {}).get(STATE_KEY)
         canon = audit.canonical_request(scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"), body)
-        self.writer.submit({
+        await self.writes.write_async("audit", {
             "actor": user.actor if user else "unauthenticated",
             "role": user.role.value if user else None,
             "action": action,

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     # server processes sharing the load; each one's rate-limit bucket gets 1/workers of the rate
     workers: int = Field(1, ge=1)
+    # threads per worker that run request work (the model, retrieval); database commits are awaited
+    # without one. The work is Python holding the GIL, so more threads in one process only contend
+    # for it: parallelism comes from workers (see README, "Serving under load")
+    request_threads: int = Field(1, ge=1, le=64)
     # per API key token bucket: sustained requests per second and burst; 0 turns limiting off.
     # Local single-user mode (no keys, loopback) is not limited.
     rate_limit_per_second: float = Field(50.0, ge=0)

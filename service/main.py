@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 
 from indexing.db import make_engine
@@ -18,6 +19,7 @@ from service.deps import IndexDep, IndexHolder
 from service.ratelimit import RateLimiter
 from service.routes import alerts, assess, cases, meta, search
 from service.store import ensure_tables
+from service.write_queue import WriteQueue
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +29,10 @@ async def _load_index_before_serving(app: FastAPI) -> AsyncIterator[None]:
     """A server (each worker of it) loads the current index before it accepts its first request.
 
     Loading takes seconds; done lazily, it fell on whichever requests came first, in every worker.
-    With no index built yet the server still starts (and answers 503 until one is).
+    With no index built yet the server still starts (and answers 503 until one is). Here, too, the
+    worker's request threads are set (``request_threads``): anyio's limiter belongs to the event loop.
     """
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.settings.request_threads
     try:
         app.state.index_holder.get()
     except LeiAnError as exc:
@@ -52,7 +56,8 @@ def create_app(settings: Settings | None = None, *, local_actor: str | None = No
     app.state.local_actor = local_actor
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst, workers=settings.workers)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AuditMiddleware, engine=app.state.engine)  # outermost: refusals are recorded too
+    app.state.writes = WriteQueue(app.state.engine)  # group commit of assessment rows and audit records
+    app.add_middleware(AuditMiddleware, writes=app.state.writes)  # outermost: refusals are recorded too
     errors.install(app)
     v1 = APIRouter(prefix="/v1")
     v1.include_router(search.router)

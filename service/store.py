@@ -8,16 +8,14 @@ take the engine from the caller and keyword-only arguments; a miss returns None 
 
 from __future__ import annotations
 
-import threading
 import uuid
-import weakref
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     JSON,
     Column,
+    Connection,
     DateTime,
     Engine,
     Float,
@@ -30,8 +28,6 @@ from sqlalchemy import (
     select,
     update,
 )
-
-from service.combine import Combiner
 
 metadata = MetaData()
 
@@ -67,41 +63,23 @@ def ensure_tables(engine: Engine) -> None:
     metadata.create_all(engine)
 
 
-def record_assessment(engine: Engine, *, values: dict[str, Any]) -> dict:
-    """Store one assessment with a proposal; it is an open alert when its level is warning or above.
+def assessment_row(values: dict[str, Any]) -> dict:
+    """The stored row of one assessment with a proposal; an open alert when its level is warning or above.
 
-    The row is committed when this returns, so an alert the API answered with is never lost. The
-    rows of concurrent requests share one transaction (group commit, service/combine.py): one write
-    lock and one fsync for all of them, where a transaction each made the service workers queue for
-    SQLite's write lock under load.
+    The service stores it through service.write_queue, which commits it (with the rows of
+    concurrent requests) before the API answers, so an alert the API answered with is never lost.
     """
-    row = {
+    return {
         "id": uuid.uuid4().hex,
         "created_at": datetime.now(UTC),
         "status": "open" if values["level"] in ALERT_LEVELS else None,
         **values,
     }
-    _writer_for(engine)(row)
-    return row
 
 
-def _insert_many(engine: Engine, rows: list[dict]) -> list[dict]:
-    with engine.begin() as conn:
-        conn.execute(assessments.insert(), rows)
-    return rows
-
-
-_WRITERS: WeakKeyDictionary[Engine, Combiner[dict, dict]] = WeakKeyDictionary()
-_WRITERS_LOCK = threading.Lock()
-
-
-def _writer_for(engine: Engine) -> Combiner[dict, dict]:
-    with _WRITERS_LOCK:
-        writer = _WRITERS.get(engine)
-        if writer is None:
-            ref = weakref.ref(engine)  # a strong reference in the value would keep the key alive for ever
-            writer = _WRITERS[engine] = Combiner(lambda rows: _insert_many(ref(), rows))  # type: ignore[arg-type]
-        return writer
+def insert_assessments(conn: Connection, rows: list[dict]) -> None:
+    """Insert assessment rows inside the caller's transaction."""
+    conn.execute(assessments.insert(), rows)
 
 
 def _alert_filters(

@@ -3,41 +3,44 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from service.assess import assess, parse_proposed
-from service.deps import ALL_ROLES, EngineDep, IndexDep, require
+from service.deps import ALL_ROLES, IndexDep, WritesDep, require
 from service.keys import Role
 from service.plain_language import expectation_summary
 from service.schemas import AssessIn, AssessOut, ExpectationsIn, ExpectationsOut
-from service.store import ALERT_LEVELS, record_assessment
+from service.store import ALERT_LEVELS, assessment_row
 
 router = APIRouter(tags=["sentencing"])
 
 
 @router.post("/assess", response_model=AssessOut, dependencies=[require(Role.judge, Role.admin)])
-def assess_route(body: AssessIn, index: IndexDep, engine: EngineDep) -> dict:
+async def assess_route(body: AssessIn, index: IndexDep, writes: WritesDep) -> dict:
     """Expected sentence range from similar cases and the corpus model; deviation of a proposal."""
     proposed = parse_proposed(body.proposed.model_dump()) if body.proposed else None
-    result = assess(index, body.text, charges=body.charges, circumstances=body.circumstances, proposed=proposed)
+    # the model work in a request thread; the row's commit awaited without one (service/write_queue.py)
+    result = await run_in_threadpool(assess, index, body.text, charges=body.charges, circumstances=body.circumstances,
+                                     proposed=proposed)
     dev = result["deviation"]
     if dev is not None:
-        row = record_assessment(engine, values={
+        row = await writes.write_async("assessment", assessment_row({
             "court": body.court, "judge_id": body.judge_id, "case_ref": body.case_ref,
             "charge": (result["draft"]["charges"] or [""])[0], "charges": result["draft"]["charges"],
             "proposed": proposed.model_dump(mode="json"), "proposed_months": proposed.months,
             "expected": {k: result["expected"][k] for k in ("outcome_type", "median_months", "range_80", "range_95")},
             "level": dev["level"], "reasons": dev["reasons"], "threshold": dev["threshold"],
             "index_version": result["index_version"],
-        })
+        }))
         if dev["level"] in ALERT_LEVELS:
             result["alert_id"] = row["id"]
     return result
 
 
 @router.post("/expectations", response_model=ExpectationsOut, dependencies=[require(*ALL_ROLES)])
-def expectations(body: ExpectationsIn, index: IndexDep) -> dict:
+async def expectations(body: ExpectationsIn, index: IndexDep) -> dict:
     """For litigants: what similar cases suggest, in plain words; anonymized, no alerts."""
-    result = assess(index, body.text, charges=body.charges)
+    result = await run_in_threadpool(assess, index, body.text, charges=body.charges)
     similar = [
         {k: c[k] for k in ("charges", "outcome", "date", "circumstances", "facts_excerpt")}
         for c in result["similar_cases"]

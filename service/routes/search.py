@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
-from indexing.search_index import Filters
+from indexing.search_index import Filters, SearchIndex
 from service.case_compare import compare_cases
 from service.deps import ALL_ROLES, IndexDep, require
 from service.explain import excerpt_with_highlights, explain
@@ -15,8 +16,13 @@ router = APIRouter(tags=["search"], dependencies=[require(*ALL_ROLES)])  # litig
 
 
 @router.post("/search", response_model=SearchOut)
-def search(body: SearchIn, index: IndexDep) -> dict:
+async def search(body: SearchIn, index: IndexDep) -> dict:
     """Most similar decided cases for a draft, best first, each with why it is similar."""
+    # async with the work in a request thread: a sync route would also validate its response in one
+    return await run_in_threadpool(_search, body, index)
+
+
+def _search(body: SearchIn, index: SearchIndex) -> dict:
     filters = Filters()
     if body.filters:
         filters = Filters(**body.filters.model_dump())
@@ -54,7 +60,7 @@ def search(body: SearchIn, index: IndexDep) -> dict:
 
 
 @router.post("/compare", response_model=CompareOut)
-def compare(body: CompareIn, index: IndexDep) -> dict:
+async def compare(body: CompareIn, index: IndexDep) -> dict:
     """Score cases submitted by the parties against a draft, best first, each with why."""
-    results = compare_cases(body.draft, [(c.id, c.text) for c in body.cases], index)
+    results = await run_in_threadpool(compare_cases, body.draft, [(c.id, c.text) for c in body.cases], index)
     return {"results": results, "count": len(results)}

@@ -234,32 +234,3 @@ def test_cli_ingest_and_key_changes_are_recorded_and_verify_finds_tampering(tmp_
 def test_verify_rejects_a_malformed_anchor(tmp_path: Path, anchor: str) -> None:
     done = _leian("audit", "verify", "--anchor", anchor, data_dir=tmp_path)
     assert done.returncode == 2 and "--anchor" in done.stderr
-
-
-def test_group_commit_writer_keeps_one_chain_and_acknowledges_each_record(engine: Engine) -> None:
-    writer = audit.AuditWriter(engine)
-    acked: list[int] = []
-
-    def work(worker: int) -> None:
-        for i in range(10):
-            row = writer.submit({"actor": f"w{worker}", "role": "judge", "action": "search", "target": "/v1/search",
-                                 "request_hash": "0" * 64, "request_size": i, "status": 200})
-            acked.append(row["seq"])
-
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(acked) == list(range(1, 81))  # every caller got its own committed record back
-    verdict = audit.verify(engine)
-    assert verdict.ok and verdict.records == 80
-
-
-def test_group_commit_writer_hands_a_failure_to_the_caller(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'leian.db'}")
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE audit_head"))
-    with pytest.raises(DBAPIError):
-        audit.AuditWriter(engine).submit({"actor": "a", "role": None, "action": "search", "target": None,
-                                          "request_hash": "0" * 64, "request_size": 0, "status": 200})
