@@ -259,6 +259,8 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (each maps the index read-only; page cache shared)")] = 1,
+    threads: Annotated[int | None, typer.Option(min=1, max=64, help="Request threads per worker (default 1: the work holds the GIL; scale with --workers)")] = None,
+    access_log: Annotated[bool, typer.Option(help="Also log every request line to stderr (the audit trail records them anyway)")] = False,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs) on the current index."""
     import os
@@ -274,11 +276,11 @@ def serve(
         os.environ.setdefault(var, "1")
     os.environ["LEIAN_WORKERS"] = str(workers)  # the app divides per-key rate limits among the workers
     os.environ["LEIAN_HOST"] = host
-    settings = get_settings(data_dir=data_dir)
+    settings = get_settings(data_dir=data_dir, request_threads=threads)
     _refuse_open_bind(host, settings)
     err.print(f"LeiAn serving {settings.data_dir} on http://{host}:{port} with {workers} worker(s) (docs: /docs)")
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
         return
     # Each worker process builds its own app (own engine and connection pool) from these settings,
     # passed through the environment; the tables are created here once so that workers starting
@@ -286,7 +288,8 @@ def serve(
     create_app(settings).state.engine.dispose()
     for name, value in settings.model_dump(exclude_none=True).items():
         os.environ[f"LEIAN_{name.upper()}"] = str(Path(value).resolve()) if name == "data_dir" else str(value)
-    uvicorn.run("service.main:create_app", factory=True, workers=workers, host=host, port=port, log_level="info")
+    uvicorn.run("service.main:create_app", factory=True, workers=workers, host=host, port=port, log_level="info",
+                access_log=access_log)
 
 
 def _refuse_open_bind(host: str, settings) -> None:  # type: ignore[no-untyped-def]

@@ -270,9 +270,10 @@ def test_sigterm_stops_build_cleanly_with_a_message(built_store) -> None:  # typ
     assert not list(indexes_dir(data_dir).glob(".tmp-*")), "a clean stop removes its temporary folder itself"
 
 
-def _serve(data_dir: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
+def _serve(data_dir: Path, workers: int = 1, *extra: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([*LEIAN, "serve", "--data-dir", str(data_dir), "--port", str(port), "--workers", str(workers)],
+    proc = subprocess.Popen([*LEIAN, "serve", "--data-dir", str(data_dir), "--port", str(port), "--workers", str(workers),
+                             *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     if wait_until_serving(base, within_s=120, request_timeout_s=60):

@@ -3,13 +3,17 @@ concurrent assessments from both are all stored (SQLite WAL with a busy timeout,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import anyio.to_thread
 import httpx
 
+from service.config import Settings
+from service.main import create_app
 from tests.conftest import SAMPLES
 from tests.service.conftest import Built
 from tests.service.test_crash_safety import _serve, _stop, copy_store
@@ -34,7 +38,7 @@ def _drafts() -> list[str]:
 def test_two_workers_share_the_index_and_store_every_assessment(built: Built, tmp_path: Path) -> None:
     data_dir = tmp_path / "d"
     copy_store(built.data_dir, data_dir)
-    proc, base = _serve(data_dir, workers=2)
+    proc, base = _serve(data_dir, 2, "--threads", "2")
     drafts = _drafts()
 
     def call(i: int) -> tuple[int, dict]:
@@ -67,3 +71,15 @@ def test_two_workers_share_the_index_and_store_every_assessment(built: Built, tm
     assert len(rows) == REQUESTS, "every answered assessment is stored, whichever worker wrote it"
     alerts = {a["alert_id"] for a in answers.values() if a.get("alert_id")}
     assert alerts and alerts <= set(rows.values())
+
+
+def test_request_threads_per_worker_are_set_when_the_app_starts(built: Built) -> None:
+    """``leian serve --threads N`` / LEIAN_REQUEST_THREADS: the event loop's thread limiter gets N tokens."""
+    app = create_app(Settings(data_dir=built.data_dir, database_url=built.database_url, request_threads=3))
+
+    async def tokens_while_serving() -> float:
+        async with app.router.lifespan_context(app):
+            return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert asyncio.run(tokens_while_serving()) == 3
+    app.state.engine.dispose()
