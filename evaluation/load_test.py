@@ -46,16 +46,19 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
 from sqlalchemy import select
 
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_months, cail_split, load_cail_pooled
+from evaluation.http_connection import ConnectionFailed, KeepAliveConnection
 from evaluation.live_server import free_port
 from evaluation.search_benchmark import build_corpus
 from indexing.db import make_engine
 from indexing.errors import SourceError
+from service.config import Settings
 from service.store import assessments
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "load.json"
@@ -70,6 +73,11 @@ class Call:
     endpoint: str
     body: dict
     due: float
+    payload: bytes = b""  # the body as sent, encoded before the clock starts
+
+    def __post_init__(self) -> None:
+        if not self.payload:
+            object.__setattr__(self, "payload", json.dumps(self.body, ensure_ascii=False).encode("utf-8"))
 
 
 @dataclass
@@ -121,21 +129,22 @@ def schedule(queries: list[dict], *, rate: float, duration: float, assess_share:
     return calls
 
 
-async def _send(client: httpx.AsyncClient, call: Call, start: float) -> Outcome:
+async def _send(conn: KeepAliveConnection, call: Call, start: float, timeout: float) -> Outcome:
     sent = time.perf_counter()
     error = None
     alert = recorded = False
     try:
-        resp = await client.post(call.endpoint, json=call.body)
-        if resp.status_code != 200:
-            error = f"HTTP {resp.status_code}"
+        resp = await asyncio.wait_for(conn.post(call.endpoint, call.payload), timeout)
+        if resp.status != 200:
+            error = f"HTTP {resp.status}"
         elif call.endpoint == "/v1/assess" and "proposed" in call.body:
-            data = resp.json()
+            data = json.loads(resp.body)
             recorded = data.get("deviation") is not None
             alert = bool(data.get("alert_id"))
-    except httpx.TimeoutException:
+    except TimeoutError:
         error = "timeout"
-    except httpx.HTTPError as exc:
+        await conn.close()  # the answer may still come: never read it as the next request's
+    except (OSError, asyncio.IncompleteReadError, ConnectionFailed, ValueError) as exc:
         error = type(exc).__name__
     end = time.perf_counter()
     return Outcome(call.endpoint, (end - start - call.due) * 1000, (sent - start - call.due) * 1000, error, alert,
@@ -146,13 +155,16 @@ async def drive(base: str, calls: list[Call], *, timeout: float, connections: in
     """Send every call at its due time (open loop); returns outcomes and the wall time until the last ended.
 
     A dispatcher puts each call on a queue when it is due; ``connections`` senders, each with its own
-    keep-alive connection, take calls off it. A call that waited longer than ``timeout`` past its due
-    time is not sent and counts as an error ("late"), so an overloaded server drains in bounded time.
-    (One shared connection pool would queue the waiting requests inside httpcore, whose bookkeeping
-    grows with the queue and starved this client of CPU at 200 req/s.)
+    keep-alive connection (evaluation.http_connection: a light client, so that the load generator
+    takes little of the CPU the server needs), take calls off it. A call that waited longer than
+    ``timeout`` past its due time is not sent and counts as an error ("late"), so an overloaded
+    server drains in bounded time. The connections are opened before the clock starts.
     """
     queue: asyncio.Queue[Call | None] = asyncio.Queue()
     outcomes: list[Outcome] = []
+    url = urlsplit(base)
+    conns = [KeepAliveConnection(url.hostname or "127.0.0.1", url.port or 80) for _ in range(connections)]
+    await asyncio.gather(*(c.connect() for c in conns))
     start = time.perf_counter()
 
     async def dispatch() -> None:
@@ -164,17 +176,18 @@ async def drive(base: str, calls: list[Call], *, timeout: float, connections: in
         for _ in range(connections):
             queue.put_nowait(None)
 
-    async def sender() -> None:
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits) as client:
+    async def sender(conn: KeepAliveConnection) -> None:
+        try:
             while (call := await queue.get()) is not None:
                 late = time.perf_counter() - start - call.due
                 if late > timeout:
                     outcomes.append(Outcome(call.endpoint, late * 1000, late * 1000, "late", end_s=late + call.due))
                     continue
-                outcomes.append(await _send(client, call, start))
+                outcomes.append(await _send(conn, call, start, timeout))
+        finally:
+            await conn.close()
 
-    tasks = [asyncio.create_task(dispatch())] + [asyncio.create_task(sender()) for _ in range(connections)]
+    tasks = [asyncio.create_task(dispatch())] + [asyncio.create_task(sender(c)) for c in conns]
     horizon = (calls[-1].due if calls else 0.0) + 2 * timeout + 5
     _done, pending = await asyncio.wait(tasks, timeout=horizon)
     for task in pending:
@@ -239,11 +252,12 @@ def _database_url(work: Path, database_url: str | None) -> str:
     return database_url or f"sqlite:///{work / 'leian.db'}"
 
 
-def start_server(work: Path, workers: int, log: Path, database_url: str | None = None) -> tuple[subprocess.Popen, str]:
-    """``leian serve --workers N`` on a free loopback port; returns once every worker answers /healthz."""
+def start_server(work: Path, workers: int, log: Path, database_url: str | None = None,
+                 threads: int | None = None) -> tuple[subprocess.Popen, str]:
+    """``leian serve --workers N [--threads T]`` on a free loopback port; returns once every worker answers."""
     port = free_port()
     cmd = [sys.executable, "-m", "service.cli", "serve", "--data-dir", str(work), "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers)]
+           "--port", str(port), "--workers", str(workers)] + (["--threads", str(threads)] if threads else [])
     env = {**os.environ, "LEIAN_DATABASE_URL": _database_url(work, database_url)}
     proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -301,12 +315,12 @@ def _start_profilers(supervisor: int, out: Path, duration: float) -> list[subpro
 
 def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float, assess_share: float,
         timeout: float, warmup: float, seed: int, profile: Path | None = None,
-        database_url: str | None = None) -> dict:
+        database_url: str | None = None, threads: int | None = None) -> dict:
     corpus, queries = cail_split(load_cail_pooled(shared / "cail2018_sample"))
     build_corpus(corpus, work)
     run_id = "load-" + uuid.uuid4().hex[:8]
     log = work / f"{run_id}-server.log"
-    proc, base = start_server(work, workers, log, database_url)
+    proc, base = start_server(work, workers, log, database_url, threads)
     try:
         if warmup > 0:  # every worker loads the index and warms its caches before the measured part
             warm = schedule(queries, rate=min(rate, 40.0), duration=warmup, assess_share=assess_share, seed=seed + 1,
@@ -330,7 +344,8 @@ def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float,
     result = summarize(outcomes, duration)
     return {
         "command": "python -m evaluation.load_test " + " ".join(sys.argv[1:]),
-        "target": {"rate_rps": rate, "duration_s": duration, "workers": workers, "assess_share": assess_share,
+        "target": {"rate_rps": rate, "duration_s": duration, "workers": workers, "threads_per_worker": threads or Settings.model_fields["request_threads"].default,
+                   "assess_share": assess_share,
                    "distinct_drafts": len(queries), "timeout_s": timeout},
         "index": {"corpus": "CAIL2018 sample, pooled 80 % split", "cases": len(corpus)},
         "results": result,
@@ -368,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_CAIL_DIR.parent, help="the shared data folder")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="where the corpus build is kept and reused")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None, help="request threads per worker (leian serve --threads)")
     parser.add_argument("--rate", type=float, default=200.0, help="target requests per second")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of measured load")
     parser.add_argument("--assess-share", type=float, default=0.5, help="share of /v1/assess among the requests")
@@ -391,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run(args.data_dir, args.work, workers=args.workers, rate=args.rate, duration=args.duration,
                      assess_share=args.assess_share, timeout=args.timeout, warmup=args.warmup, seed=args.seed,
-                     profile=args.profile, database_url=args.database_url)
+                     profile=args.profile, database_url=args.database_url, threads=args.threads)
     except SourceError as exc:
         print(f"load_test: {exc}", file=sys.stderr)
         return 2

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from evaluation.http_connection import KeepAliveConnection
 from evaluation.load_test import drive as drive_load
 from evaluation.load_test import main, schedule, summarize
 from service.assess import parse_proposed
@@ -44,3 +46,46 @@ def test_open_loop_drive_against_the_live_server(server: str) -> None:
 def test_missing_shared_data_says_so_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--data-dir", str(tmp_path)]) == 2
     assert "cail2018_sample not found" in capsys.readouterr().err
+
+
+def test_keep_alive_connection_against_the_live_server(server: str) -> None:
+    url = urlsplit(server)
+    draft = _cail()[0]["fact"]
+
+    async def go() -> list:
+        conn = KeepAliveConnection(url.hostname or "", url.port or 80)
+        answers = [await conn.post("/v1/search", json.dumps({"text": draft, "k": 3}).encode()) for _ in range(2)]
+        answers.append(await conn.post("/v1/search", b'{"text": ""}'))  # a 422, read like any answer
+        await conn.close()
+        return answers
+
+    first, second, bad = asyncio.run(go())
+    assert first.status == second.status == 200 and json.loads(first.body) == json.loads(second.body)
+    assert bad.status == 422 and b"text" in bad.body
+
+
+def test_keep_alive_connection_reads_chunked_answers_and_reconnects_after_close() -> None:
+    served = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(next(x for x in head.decode().split("\r\n") if x.lower().startswith("content-length")).split(":")[1])
+        served.append(await reader.readexactly(length))
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                     b"3\r\n{\"a\r\n5\r\n\": 1}\r\n0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def go() -> list:
+        srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = srv.sockets[0].getsockname()[1]
+        conn = KeepAliveConnection("127.0.0.1", port)
+        answers = [await conn.post("/x", b'{"n": 1}'), await conn.post("/x", b'{"n": 2}')]  # the 2nd on a new connection
+        await conn.close()
+        srv.close()
+        await srv.wait_closed()
+        return answers
+
+    answers = asyncio.run(go())
+    assert [(a.status, json.loads(a.body)) for a in answers] == [(200, {"a": 1})] * 2
+    assert served == [b'{"n": 1}', b'{"n": 2}']
