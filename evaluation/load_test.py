@@ -20,7 +20,8 @@ What it does, in order:
 Reported (JSON, ``docs/benchmarks/load.json`` by default): sustained answered requests/s, latency
 p50/p95/p99/max, and errors by kind, per endpoint and overall; the send delay behind schedule
 (``client_lag``: waiting for a free connection when the server falls behind, or for the client's own
-CPU); CPU seconds used by the server processes and by the client; the load average before and after.
+CPU); CPU seconds used by the server processes, by the client and by a local PostgreSQL; the load
+average before and after.
 ``--profile DIR`` samples each worker with py-spy during the measured part. Exit status 2 when the shared
 data is missing, 1 with ``--check`` when a target (``--rate`` sustained, 0 errors, p99 within
 ``--p99-ms``) is missed.
@@ -247,6 +248,22 @@ def _tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def _database_cpu_seconds() -> float:
+    """user+system CPU seconds of this machine's PostgreSQL processes (0 without one): with
+    ``--database-url`` on loopback the database shares the cores, and its work is part of the cost."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, _, rest = stat.read_text().partition(") ")
+            if head.endswith("(postgres"):
+                fields = rest.split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def _database_url(work: Path, database_url: str | None) -> str:
     """Where the server keeps alerts, audit records and keys: the given URL, or the work dir's SQLite."""
     return database_url or f"sqlite:///{work / 'leian.db'}"
@@ -330,9 +347,11 @@ def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float,
         profilers = _start_profilers(proc.pid, profile, duration) if profile else []
         load_before = os.getloadavg()
         cpu_server = _tree_cpu_seconds(proc.pid)
+        cpu_database = _database_cpu_seconds()
         cpu_client = resource.getrusage(resource.RUSAGE_SELF)
         outcomes, wall = asyncio.run(drive(base, calls, timeout=timeout))
         cpu_server = _tree_cpu_seconds(proc.pid) - cpu_server
+        cpu_database = _database_cpu_seconds() - cpu_database
         after = resource.getrusage(resource.RUSAGE_SELF)
         load_after = os.getloadavg()
         for profiler in profilers:
@@ -353,7 +372,7 @@ def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float,
         "alerts": {"assessments_with_proposal_answered": len(answered), "rows_stored": len(stored),
                    "answered_but_missing": len(answered - stored), "alerts_answered": sum(o.alert for o in outcomes),
                    "all_stored": answered <= stored},
-        "cpu_seconds": {"server": round(cpu_server, 1),
+        "cpu_seconds": {"server": round(cpu_server, 1), "postgresql": round(cpu_database, 1),
                         "client": round(after.ru_utime + after.ru_stime - cpu_client.ru_utime - cpu_client.ru_stime, 1),
                         "wall": round(wall, 1)},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),

@@ -1,8 +1,9 @@
 """Concurrent callers of one costly operation share a single call of it (leader/follower, no wait).
 
 Why: some operations cost about the same for one item as for many, so that under load the service
-should do them for all waiting requests at once: the sentencing model's boosters (55 ms for 1 case,
-50 ms for 16 on the CAIL build) and a database commit (one fsync, one write lock, however many rows).
+should do them for all waiting requests at once (service/model_batch.py: the sentencing model, whose
+boosters cost 55 ms for 1 case and 50 ms for 16 before their fast views). Database writes have their
+own writer thread (service/write_queue.py), which request coroutines await without a thread.
 Nobody waits for a batch to fill: a caller arriving while nothing runs runs at once, alone; callers
 arriving while a call runs queue up, and the next call takes all of them (up to ``max_batch``).
 

@@ -1,8 +1,11 @@
 """Concurrent assessments share one call of the sentencing model (see service/combine.py).
 
-The boosters' cost is per call, not per case (CAIL build: 55 ms for 1 case, 50 ms for 16), so under
-load a worker's in-flight assessments go through the model together. Predictions with and without a
-proposal are two combiners, since they are two model methods.
+With scikit-learn's own predict the boosters' cost was per call, not per case (CAIL build: 55 ms
+for 1 case, 50 ms for 16), so a worker's in-flight assessments went through the model together.
+Since the fast views (indexing/fast_predict.py) the cost is mostly per case (0.56 ms for 1, 6.4 ms
+for 16), so sharing saves little, and with one request thread per worker (the default) there is
+never a second caller: then this is a pass-through. It still pays with ``--threads N``. Predictions
+with and without a proposal are two combiners, since they are two model methods.
 """
 
 from __future__ import annotations
