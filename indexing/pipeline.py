@@ -10,7 +10,8 @@ case either fully stored or absent, and re-running the same command stores the r
 count as unchanged). The run is marked finished only after the corpus flags (duplicates, overturned)
 are recomputed; ``leian build`` refuses to index while the newest run is unfinished. A
 KeyboardInterrupt (Ctrl-C, or SIGTERM as the CLI maps it) stops reading, commits the records already
-processed, recomputes the flags, and returns a report marked ``interrupted``.
+processed, recomputes the flags, and returns a report marked ``interrupted``; one that arrives
+during a batch's write waits until the write is done (indexing/interrupts.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from indexing.anonymize import anonymize
 from indexing.cards import card_to_case
 from indexing.errors import RecordError, SourceError
 from indexing.extract import extract, split_sections
+from indexing.interrupts import interrupts_deferred
 from indexing.parse import StatuteArticle, detect_format, iter_source_files, parse_file
 from indexing.quality import CARD_SOURCES, check, corpus_flags
 from indexing.schema import CaseRecord, Quarantined, RawJudgment
@@ -151,6 +153,10 @@ def ingest(
     rejected: list[Quarantined] = []
 
     def flush() -> None:
+        with interrupts_deferred():  # an interrupt mid-write would leave SQLite's lock held: finish first
+            _flush()
+
+    def _flush() -> None:
         stored = db.existing_records(engine, [r.case_id for r, _ in pending])
         to_write = []
         counts = Counter()
@@ -212,8 +218,9 @@ def ingest(
                 if len(pending) >= batch:
                     flush()
             flush()
-            db.upsert_statutes(engine, statutes)
-            statutes.clear()
+            with interrupts_deferred():
+                db.upsert_statutes(engine, statutes)
+                statutes.clear()
 
     try:
         read_all()
@@ -222,7 +229,8 @@ def ingest(
         # store is as consistent as after a complete run of fewer records.
         report.interrupted = True
         flush()
-        db.upsert_statutes(engine, statutes)
+        with interrupts_deferred():
+            db.upsert_statutes(engine, statutes)
 
     db.add_quarantined(engine, run_id, rejected)
     _apply_corpus_flags(engine, report)
