@@ -45,17 +45,26 @@ def library_versions() -> dict[str, str]:
     return versions_of(_LIBRARIES)
 
 
+def _booster_settings(cfg: SentencingConfig, seed: int, **overrides: Any) -> dict[str, Any]:
+    """What every booster of the model shares: column 0 (the charge) is categorical, every iteration
+    is kept (no early stopping: the calibration part, not a validation split, judges the fit), seeded."""
+    return {
+        "learning_rate": cfg.learning_rate,
+        "max_depth": cfg.max_depth,
+        "min_samples_leaf": cfg.min_samples_leaf,
+        "categorical_features": [0],
+        "early_stopping": False,
+        "random_state": seed,
+        **overrides,
+    }
+
+
 def _regressor(cfg: SentencingConfig, seed: int, spec: _Spec | None = None) -> HistGradientBoostingRegressor:
     return HistGradientBoostingRegressor(
         monotonic_cst=_monotonic(spec, cfg) if spec is not None else None,
         loss=cfg.loss,
         max_iter=cfg.max_iter,
-        learning_rate=cfg.learning_rate,
-        max_depth=cfg.max_depth,
-        min_samples_leaf=cfg.min_samples_leaf,
-        categorical_features=[0],
-        early_stopping=False,
-        random_state=seed,
+        **_booster_settings(cfg, seed),
     )
 
 
@@ -79,15 +88,7 @@ def _term_model(
 
 
 def _classifier(cfg: SentencingConfig, seed: int) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(
-        max_iter=max(50, cfg.max_iter // 3),
-        learning_rate=cfg.learning_rate,
-        max_depth=cfg.max_depth,
-        min_samples_leaf=cfg.min_samples_leaf,
-        categorical_features=[0],
-        early_stopping=False,
-        random_state=seed,
-    )
+    return HistGradientBoostingClassifier(max_iter=max(50, cfg.max_iter // 3), **_booster_settings(cfg, seed))
 
 
 def _fillable(x: np.ndarray) -> np.ndarray:
@@ -164,12 +165,7 @@ def _fit_scale(
         return None, float(max(target.mean(), 1e-3))
     scale = HistGradientBoostingRegressor(
         max_iter=max(50, cfg.max_iter // 3),
-        learning_rate=cfg.learning_rate,
-        max_depth=3,
-        min_samples_leaf=max(20, cfg.min_samples_leaf),
-        categorical_features=[0],
-        early_stopping=False,
-        random_state=seed,
+        **_booster_settings(cfg, seed, max_depth=3, min_samples_leaf=max(20, cfg.min_samples_leaf)),
     ).fit(_fillable(x), target)
     return scale, float(max(np.quantile(target, 0.05), 1e-3))
 
