@@ -113,7 +113,15 @@ class SentencingModel:
         self.calibration_charges = calibration_charges
         self.calibration_kinds = calibration_kinds
         self.info = info
-        self._flat: dict[int, Any] = {}  # id(estimator) -> its fast view (made on first prediction)
+        # what predictions run through: each estimator's fast view (indexing.fast_predict: all trees at
+        # once, the text model as one dot product; ~10x faster for one case than scikit-learn's own
+        # predict). Derived from the fitted estimators, which stay the model of record (they are saved).
+        self._views: dict[str, Any] = {
+            name: fast_view(est)
+            for name, est in (("regressor", regressor), ("scale_model", scale_model), ("type_classifier", type_classifier),
+                              ("probation_classifier", probation_classifier), ("text_model", text_model))
+            if est is not None
+        }
 
     # ---------------------------------------------------------------- fitting
 
@@ -262,7 +270,7 @@ class SentencingModel:
     def _features(self, records: Sequence[CaseRecord], neighbour_months: Sequence[Sequence[float]]) -> np.ndarray:
         x = np.array([_base_features(r, nb, self.spec) for r, nb in zip(records, neighbour_months, strict=True)])
         if self.text_model is not None:
-            x = np.c_[x, _text_predict(self._fast(self.text_model), records)]
+            x = np.c_[x, _text_predict(self._views["text_model"], records)]
         return x if self.spec.columns is None else x[:, self.spec.columns]
 
     def _core(self, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -270,27 +278,19 @@ class SentencingModel:
         with _limit_threads(self.config.threads):
             return self._core_unlimited(x)
 
-    def _fast(self, estimator: Any) -> Any:
-        """The estimator's fast view (indexing.fast_predict: all trees at once, the text model as one dot
-        product; ~10x faster for one case than scikit-learn's own predict), made once per estimator."""
-        view = self._flat.get(id(estimator))
-        if view is None or getattr(view, "estimator", view) is not estimator:
-            view = self._flat[id(estimator)] = fast_view(estimator)
-        return view
-
     def _core_unlimited(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        mu = self._fast(self.regressor).predict(x)
+        mu = self._views["regressor"].predict(x)
         sigma = (
-            np.maximum(self._fast(self.scale_model).predict(x), self.scale_floor)
+            np.maximum(self._views["scale_model"].predict(x), self.scale_floor)
             if self.scale_model is not None
             else np.full(len(x), self.scale_floor)
         )
         if self.type_classifier is not None:
-            proba = self._fast(self.type_classifier).predict_proba(x)
+            proba = self._views["type_classifier"].predict_proba(x)
         else:
             proba = np.ones((len(x), 1))
         if self.probation_classifier is not None:
-            probation = self._fast(self.probation_classifier).predict_proba(x)[:, 1]
+            probation = self._views["probation_classifier"].predict_proba(x)[:, 1]
         else:
             probation = np.full(len(x), np.nan if self.probation_rate is None else self.probation_rate)
         return {"mu": mu, "sigma": sigma, "proba": proba, "probation": probation}
