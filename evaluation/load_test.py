@@ -233,15 +233,24 @@ def summarize(outcomes: list[Outcome], duration: float) -> dict:
     return out
 
 
+def _process_cpu(pid: int | str) -> tuple[str, float]:
+    """A process's name and user+system CPU seconds, from /proc/PID/stat (raises OSError when gone).
+
+    The name is in parentheses and may itself hold spaces or parentheses, so the fields are
+    counted from the last ")": utime and stime are fields 14 and 15 of the whole line.
+    """
+    head, _, rest = Path(f"/proc/{pid}/stat").read_text().rpartition(")")
+    fields = rest.split()
+    return head.partition("(")[2], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _tree_cpu_seconds(pid: int) -> float:
     """user+system CPU seconds of a process and its descendants (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
     total, stack = 0.0, [pid]
     while stack:
         p = stack.pop()
         try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            total += _process_cpu(p)[1]
             stack += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
         except (OSError, IndexError, ValueError):
             continue
@@ -251,16 +260,13 @@ def _tree_cpu_seconds(pid: int) -> float:
 def _database_cpu_seconds() -> float:
     """user+system CPU seconds of this machine's PostgreSQL processes (0 without one): with
     ``--database-url`` on loopback the database shares the cores, and its work is part of the cost."""
-    tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            head, _, rest = stat.read_text().partition(") ")
-            if head.endswith("(postgres"):
-                fields = rest.split()
-                total += (int(fields[11]) + int(fields[12])) / tick
+            name, seconds = _process_cpu(proc.name)
         except (OSError, IndexError, ValueError):
             continue
+        total += seconds if name == "postgres" else 0.0
     return total
 
 
