@@ -6,7 +6,7 @@ import { api } from "./api.js";
 import { caseCard, whyBlock } from "./cases.js";
 import { distributionChart } from "./chart.js";
 import { LEVEL_HELP, LEVEL_WORDS, TYPE_WORDS, el, highlighted, months, outcome, percent, range, spansOf } from "./format.js";
-import { bindTextFile, chargePicker, showError, withProgress } from "./ui.js";
+import { bindTextFile, chargePicker, requiredText, showError, withProgress } from "./ui.js";
 
 const TERM_TYPES = ["fixed_term", "detention", "surveillance"];
 
@@ -94,12 +94,8 @@ export function sentencingBlock(result, proposedMonths) {
 async function analyse(picker) {
   const status = document.getElementById("judge-status");
   const out = document.getElementById("judge-results");
-  const text = document.getElementById("judge-text").value.trim();
-  if (!text) {
-    showError(status, new Error("请先粘贴判决书草稿或案件事实，或上传 .txt 文件"));
-    document.getElementById("judge-text").focus();
-    return;
-  }
+  const text = requiredText("judge-text", status, "请先粘贴判决书草稿或案件事实，或上传 .txt 文件");
+  if (text === null) return;
   const charges = picker.values();
   const proposed = proposal();
   const assessBody = { text, charges: charges.length ? charges : undefined, proposed: proposed || undefined,

@@ -5,17 +5,13 @@ import { api } from "./api.js";
 import { caseCard } from "./cases.js";
 import { el } from "./format.js";
 import { sentencingBlock } from "./judge.js";
-import { bindTextFile, chargePicker, showError, withProgress } from "./ui.js";
+import { bindTextFile, chargePicker, requiredText, withProgress } from "./ui.js";
 
 async function expect(picker) {
   const status = document.getElementById("litigant-status");
   const out = document.getElementById("litigant-results");
-  const text = document.getElementById("litigant-text").value.trim();
-  if (!text) {
-    showError(status, new Error("请先描述案件经过，或上传 .txt 文件"));
-    document.getElementById("litigant-text").focus();
-    return;
-  }
+  const text = requiredText("litigant-text", status, "请先描述案件经过，或上传 .txt 文件");
+  if (text === null) return;
   const charges = picker.values();
   const data = await withProgress(status, "正在查找类似案件并估计可能的结果…", document.getElementById("litigant-submit"),
     () => api("/v1/expectations", { method: "POST", body: { text, charges: charges.length ? charges : undefined } }));

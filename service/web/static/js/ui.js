@@ -30,6 +30,19 @@ export function showError(statusNode, err) {
   statusNode.textContent = err && err.message ? err.message : "出现未知错误";
 }
 
+// The trimmed text of a required textarea; when it is empty, says so in the status line, puts the
+// focus back on it and gives null.
+export function requiredText(textareaId, statusNode, message) {
+  const area = document.getElementById(textareaId);
+  const text = area.value.trim();
+  if (!text) {
+    showError(statusNode, new Error(message));
+    area.focus();
+    return null;
+  }
+  return text;
+}
+
 export function showInfo(statusNode, words) {
   statusNode.className = "status done";
   statusNode.removeAttribute("role");
