@@ -81,6 +81,13 @@ def _wait_for(predicate, proc: subprocess.Popen, what: str, timeout: float = 240
     pytest.fail(f"timed out waiting for {what}")
 
 
+def _ingest_until_stored(source: Path, data_dir: Path, n: int) -> subprocess.Popen:
+    """`leian ingest` in batches of 20, returned still running once at least ``n`` cases are committed."""
+    proc = _start("ingest", str(source), "-q", "--json", "--batch", "20", data_dir=data_dir)
+    _wait_for(lambda: _stored_count(data_dir) >= n, proc, f"{n} cases stored")
+    return proc
+
+
 def _assert_store_consistent(data_dir: Path) -> dict[str, dict]:
     """Every stored row is one whole case: its record parses and its columns are derived from it."""
     engine = make_engine(f"sqlite:///{data_dir / 'leian.db'}")
@@ -116,8 +123,7 @@ def cail(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict
 def test_sigkill_during_ingest_leaves_whole_cases_and_a_rerun_completes(tmp_path: Path, cail) -> None:  # type: ignore[no-untyped-def]
     source, reference = cail
     data_dir = tmp_path / "d"
-    proc = _start("ingest", str(source), "-q", "--json", "--batch", "20", data_dir=data_dir)
-    _wait_for(lambda: _stored_count(data_dir) >= 100, proc, "100 cases stored")
+    proc = _ingest_until_stored(source, data_dir, 100)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     partial = _assert_store_consistent(data_dir)
@@ -140,8 +146,7 @@ def test_sigkill_during_ingest_leaves_whole_cases_and_a_rerun_completes(tmp_path
 def test_sigterm_stops_ingest_cleanly_with_a_message(tmp_path: Path, cail) -> None:  # type: ignore[no-untyped-def]
     source, reference = cail
     data_dir = tmp_path / "d"
-    proc = _start("ingest", str(source), "-q", "--json", "--batch", "20", data_dir=data_dir)
-    _wait_for(lambda: _stored_count(data_dir) >= 60, proc, "60 cases stored")
+    proc = _ingest_until_stored(source, data_dir, 60)
     proc.send_signal(signal.SIGTERM)
     out, errs = proc.communicate(timeout=120)
     assert proc.returncode == 130, errs
