@@ -64,6 +64,15 @@ class Embedder:
         self._direct = type(first).__module__.startswith(_OWN_MODULE_PREFIX) and all(
             type(m).__module__.startswith(_LIBRARY_MODULE_PREFIX) for m in list(model)[1:]
         )
+        # and when the stack is just LeiAn's module (plus the final Normalize), one text skips torch
+        # altogether: the module's numpy view computes the same formulas (embed_modules.OneTextEmbedding)
+        from sentence_transformers.base.modules.normalize import Normalize
+
+        from indexing.embed_modules import CharNgramCaseEmbedding
+
+        self._one_text = None
+        if isinstance(first, CharNgramCaseEmbedding) and all(isinstance(m, Normalize) for m in list(model)[1:]):
+            self._one_text = first.one_text_view()
 
     @classmethod
     def load(
@@ -140,6 +149,9 @@ class Embedder:
     def _encode_one(self, text: str) -> np.ndarray:
         """One text through the model's modules directly: the same numbers as ``model.encode([text])``
         (a batch of one either way), without its per-call plumbing; a served draft is always one text."""
+        if self._one_text is not None:
+            vector = self._one_text(str(text))
+            return (vector / max(float(np.linalg.norm(vector)), 1e-12))[None, :].astype(np.float32)
         import torch
 
         with torch.inference_mode():

@@ -35,6 +35,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -94,8 +95,13 @@ def char_ngrams(text: str, ngram_range: Sequence[int] = (1, 2)) -> set[str]:
     s = _WHITESPACE.sub(" ", text.lower()).strip()
     lo, hi = ngram_range
     grams: set[str] = set()
-    for n in range(lo, hi + 1):
-        grams.update(s[i : i + n] for i in range(len(s) - n + 1))
+    for n in range(lo, hi + 1):  # the same n-grams as slicing s[i:i+n], iterated in C (a draft is served per request)
+        if n == 1:
+            grams.update(s)
+        elif n == 2:
+            grams.update(map(str.__add__, s, s[1:]))
+        else:
+            grams.update(map("".join, zip(*(s[k:] for k in range(n)), strict=False)))
     return grams
 
 
@@ -208,6 +214,24 @@ class CharNgramCaseEmbedding(InputModule):
         features["sentence_embedding"] = torch.cat(blocks, dim=-1)
         return features
 
+    def one_text_view(self) -> OneTextEmbedding:
+        """Numpy views of the weights (the same memory, no copy) that embed one text as :meth:`forward` does."""
+        def arr(t: torch.Tensor) -> np.ndarray:
+            return t.detach().cpu().numpy().astype(np.float32, copy=False)
+
+        return OneTextEmbedding(
+            module=self,
+            token_weights=arr(self.token_weights),
+            embedding=arr(self.embedding.weight),
+            block_weights=tuple(self.block_weights),
+            charge_weight=arr(self.charge_head.weight) if self.charge_head is not None else None,
+            charge_bias=arr(self.charge_head.bias) if self.charge_head is not None else None,
+            severity=arr(self.severity_bag.weight[:, 0]) if self.severity_bag is not None else None,
+            severity_bias=float(self.severity_bias.item()) if self.severity_bias is not None else 0.0,
+            centers=arr(self.centers),
+            sigma=self.severity_sigma,
+        )
+
     def get_embedding_dimension(self) -> int:
         """Width of the concatenated output: lexical + one per charge class + one per severity bump."""
         return self.embedding_dim + len(self.charge_classes) + len(self.severity_centers)
@@ -265,6 +289,48 @@ class CharNgramCaseEmbedding(InputModule):
         module = cls(vocab, **config)
         cls.load_torch_weights(model_name_or_path, model=module, **hub_kwargs)
         return module
+
+
+@dataclass(frozen=True, eq=False)
+class OneTextEmbedding:
+    """:meth:`CharNgramCaseEmbedding.forward` for one text, in numpy, on views of the module's weights.
+
+    Why: a served draft is one text, and for one text torch's per-operation dispatch (about thirty
+    small tensor operations through ``nn.Module`` calls) cost more than the arithmetic, ~0.8 ms of
+    a request on this machine. The same formulas on numpy arrays take a tenth of that. The values
+    agree with the torch path up to float32 summation order (the tests compare them); the torch
+    module stays the model of record: it is what is trained, saved and used for batches.
+    """
+
+    module: CharNgramCaseEmbedding
+    token_weights: np.ndarray
+    embedding: np.ndarray
+    block_weights: tuple[float, ...]
+    charge_weight: np.ndarray | None
+    charge_bias: np.ndarray | None
+    severity: np.ndarray | None
+    severity_bias: float
+    centers: np.ndarray
+    sigma: float
+
+    def __call__(self, text: str) -> np.ndarray:
+        """The ``sentence_embedding`` of ``text`` (not yet L2-normalised as a whole), float32."""
+        ids = np.asarray(self.module.token_ids(text), dtype=np.int64)
+        weights = self.token_weights[ids]
+        weights = weights / max(float(np.sqrt(np.dot(weights, weights))), 1e-12)
+        bag = weights @ self.embedding[ids] if len(ids) else np.zeros(self.embedding.shape[1], dtype=np.float32)
+        hn = bag / max(float(np.linalg.norm(bag)), 1e-12)
+        w_lex, w_charge, w_sev = self.block_weights
+        blocks = [w_lex * hn]
+        if self.charge_weight is not None and self.charge_bias is not None:
+            logits = self.charge_weight @ hn + self.charge_bias
+            p = np.exp(logits - logits.max())
+            blocks.append(w_charge * np.sqrt(p / p.sum() + _SQRT_EPS))
+        if self.severity is not None:
+            sev = float(weights @ self.severity[ids]) + self.severity_bias
+            bumps = np.exp(-((sev - self.centers) ** 2) / (2 * self.sigma**2))
+            blocks.append(w_sev * bumps / max(float(np.linalg.norm(bumps)), 1e-12))
+        return np.concatenate(blocks).astype(np.float32, copy=False)
 
 
 def build_vocab(

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from indexing.embed import Embedder
+from indexing.embed_modules import char_ngrams
 from indexing.errors import ArtifactError
 from indexing.train_embedder import RECIPE_FILE, train_embedder
 
@@ -85,9 +86,27 @@ def test_one_text_goes_through_the_modules_directly_with_the_same_numbers(
 ) -> None:
     embedder = Embedder.load(model_dir)
     assert embedder._direct  # LeiAn's own module stack: a served draft skips encode()'s plumbing
-    for text in [r["fact"] for r in split[1][:20]] + ["", "无"]:
+    assert embedder._one_text is not None  # and torch itself: the module's numpy view
+    view, embedder._one_text = embedder._one_text, None
+    texts = [r["fact"] for r in split[1][:20]] + ["", "无", "abc 123"]
+    through_torch = [embedder.encode([text]) for text in texts]
+    embedder._one_text = view
+    for text, torch_direct in zip(texts, through_torch, strict=True):
         expected = embedder.model.encode([text], convert_to_numpy=True, normalize_embeddings=True)
-        np.testing.assert_array_equal(embedder.encode([text]), expected)
+        np.testing.assert_array_equal(torch_direct, expected)
+        # numpy sums in another order than torch: only the last float bits may differ
+        np.testing.assert_allclose(embedder.encode([text]), expected, atol=2e-6)
+        assert embedder.encode([text]).dtype == np.float32
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (2, 3), (1, 4)])
+def test_char_ngrams_are_every_slice_of_each_length(ngram_range: tuple[int, int]) -> None:
+    text = "被告人  张某于2019年盗窃  现金5000元。ABC"
+    s = " ".join(text.lower().split())
+    lo, hi = ngram_range
+    expected = {s[i : i + n] for n in range(lo, hi + 1) for i in range(len(s) - n + 1)}
+    assert char_ngrams(text, ngram_range) == expected
+    assert char_ngrams("", ngram_range) == set()
 
 
 def test_training_is_deterministic(
