@@ -11,7 +11,7 @@ import numpy as np
 
 from indexing.errors import ArtifactError, RecordError
 from indexing.neighbours import neighbour_hits, neighbour_months
-from indexing.schema import CaseRecord, Circumstance, Outcome, OutcomeType
+from indexing.schema import Circumstance, Outcome, OutcomeType
 from indexing.search_index import SearchIndex
 from service.explain import EXCERPT_CHARS
 from service.model_batch import batcher_for
@@ -68,10 +68,6 @@ def parse_proposed(proposed: dict) -> Outcome:
                    fine_yuan=float(fine) if fine is not None else None)
 
 
-def _record_of(row: dict) -> CaseRecord:
-    return CaseRecord.model_validate({k: v for k, v in row.items() if k in CaseRecord.model_fields})
-
-
 def distribution(months: list[float]) -> dict:
     """The similar cases' sentences, raw and binned, for a chart."""
     if not months:
@@ -117,7 +113,7 @@ def assess(
     else:
         # the deviation carries the very expectation predict() would give: running the model once
         # instead of twice halves an assessment's cost (the boosters' predict is most of it)
-        dev = batcher.deviation(record, months, proposed, [_record_of(r) for r in rows])
+        dev = batcher.deviation(record, months, proposed, [r["circumstances"] for r in rows])
         expected = dev.expected
         deviation = dev.model_dump(mode="json", exclude={"expected"})
         if dev.threshold is not None:

@@ -11,7 +11,7 @@ with and without a proposal are two combiners, since they are two model methods.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -21,7 +21,7 @@ from service.combine import Combiner
 
 #: (record, neighbour months) for predict; plus (proposal, neighbour records) for deviation
 PredictJob = tuple[CaseRecord, Sequence[float]]
-DeviationJob = tuple[CaseRecord, Sequence[float], Outcome, Sequence[CaseRecord] | None]
+DeviationJob = tuple[CaseRecord, Sequence[float], Outcome, Sequence[Collection[str]] | None]
 
 
 class SentencingBatcher:
@@ -37,16 +37,16 @@ class SentencingBatcher:
         return self._predict((record, months))
 
     def deviation(self, record: CaseRecord, months: Sequence[float], proposed: Outcome,
-                  neighbours: Sequence[CaseRecord] | None) -> Any:
+                  neighbour_circumstances: Sequence[Collection[str]] | None) -> Any:
         """``SentencingModel.deviation``, batched with concurrent callers (its ``expected`` is predict's)."""
-        return self._deviation((record, months, proposed, neighbours))
+        return self._deviation((record, months, proposed, neighbour_circumstances))
 
     def _predict_many(self, jobs: list[PredictJob]) -> list[Any]:
         return self.model.predict_many([j[0] for j in jobs], [j[1] for j in jobs])
 
     def _deviation_many(self, jobs: list[DeviationJob]) -> list[Any]:
         return self.model.deviation_many([j[0] for j in jobs], [j[1] for j in jobs], [j[2] for j in jobs],
-                                         neighbours=[j[3] for j in jobs])
+                                         neighbour_circumstances=[j[3] for j in jobs])
 
 
 _BATCHERS: WeakKeyDictionary[SearchIndex, SentencingBatcher] = WeakKeyDictionary()

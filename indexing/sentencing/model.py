@@ -6,7 +6,7 @@ import json
 import math
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -389,7 +389,7 @@ class SentencingModel:
         neighbour_months: Sequence[float],
         proposed: Outcome,
         *,
-        neighbours: Sequence[CaseRecord] | None = None,
+        neighbour_circumstances: Sequence[Collection[str]] | None = None,
     ) -> Deviation:
         """Judge a proposed outcome for ``record``: level, threshold with its measured rate, reasons.
 
@@ -397,10 +397,14 @@ class SentencingModel:
             record: The case (its facts, charges, circumstances, quantities).
             neighbour_months: Months of its similar cases, as given to :meth:`predict`.
             proposed: The outcome the judge proposes.
-            neighbours: The similar cases themselves, when the caller has them: reasons then compare
-                the case's circumstances with theirs; otherwise with the corpus's cases of its charge.
+            neighbour_circumstances: The similar cases' circumstances (Circumstance values, one
+                collection per case), when the caller has them: reasons then compare the case's
+                circumstances with theirs; otherwise with the corpus's cases of its charge. Only these
+                are needed of the similar cases, so a served assessment passes its stored rows' lists
+                instead of validating each row into a CaseRecord.
         """
-        return self.deviation_many([record], [neighbour_months], [proposed], neighbours=[neighbours])[0]
+        return self.deviation_many([record], [neighbour_months], [proposed],
+                                   neighbour_circumstances=[neighbour_circumstances])[0]
 
     def deviation_many(
         self,
@@ -408,7 +412,7 @@ class SentencingModel:
         neighbour_months: Sequence[Sequence[float]],
         proposed: Sequence[Outcome],
         *,
-        neighbours: Sequence[Sequence[CaseRecord] | None] | None = None,
+        neighbour_circumstances: Sequence[Sequence[Collection[str]] | None] | None = None,
     ) -> list[Deviation]:
         """:meth:`deviation` for many cases at once."""
         if not records:
@@ -417,7 +421,8 @@ class SentencingModel:
         out = []
         for i, (record, nb, outcome) in enumerate(zip(records, neighbour_months, proposed, strict=True)):
             expected = self._expected(record, nb, core, i)
-            out.append(self._deviation(record, expected, core, i, outcome, neighbours[i] if neighbours else None))
+            nbc = neighbour_circumstances[i] if neighbour_circumstances else None
+            out.append(self._deviation(record, expected, core, i, outcome, nbc))
         return out
 
     def _deviation(
@@ -427,7 +432,7 @@ class SentencingModel:
         core: dict[str, np.ndarray],
         i: int,
         proposed: Outcome,
-        neighbours: Sequence[CaseRecord] | None,
+        neighbour_circumstances: Sequence[Collection[str]] | None,
     ) -> Deviation:
         kind_of_proposal = outcome_kind(proposed.type)
         thresholds = [self.calibration.threshold(kind_of_proposal, expected.charge, c) for c in DEVIATION_TIERS.values()]
@@ -461,7 +466,8 @@ class SentencingModel:
             ratio = months / expected.term_median_months if expected.term_median_months > 0 else None
         elif kind == "type":
             direction = "above" if _severity(proposed.type) > _severity(expected.outcome_type) else "below"
-        reasons = self._reasons(record, expected, proposed, kind, direction, level, reached, p_proposed, neighbours)
+        reasons = self._reasons(record, expected, proposed, kind, direction, level, reached, p_proposed,
+                               neighbour_circumstances)
         return Deviation(
             level=level,
             kind=kind,
@@ -486,7 +492,7 @@ class SentencingModel:
         level: DeviationLevel,
         reached: Threshold,
         p_proposed: float,
-        neighbours: Sequence[CaseRecord] | None,
+        neighbour_circumstances: Sequence[Collection[str]] | None,
     ) -> list[str]:
         charge = expected.charge or "本罪名"
         reasons: list[str] = []
@@ -521,7 +527,7 @@ class SentencingModel:
                 f"超出依据{reached.n}件{group}校准的{reached.coverage:.0%}{where}；"
                 f"留出的真实判决中有{reached.measured_false_alarm:.1%}越过该阈值（名义值{reached.nominal_false_alarm:.0%}）"
             )
-        reasons += self._circumstance_reasons(record, expected, direction, neighbours)
+        reasons += self._circumstance_reasons(record, expected, direction, neighbour_circumstances)
         reasons += self._quantity_reasons(record, expected)
         return reasons
 
@@ -530,12 +536,12 @@ class SentencingModel:
         record: CaseRecord,
         expected: Expected,
         direction: str | None,
-        neighbours: Sequence[CaseRecord] | None,
+        neighbour_circumstances: Sequence[Collection[str]] | None,
     ) -> list[str]:
         """Circumstances where the case differs from the majority of its similar cases."""
-        if neighbours:
-            n = len(neighbours)
-            share = {c: sum(c in nb.circumstances for nb in neighbours) / n for c in Circumstance}
+        if neighbour_circumstances:
+            n = len(neighbour_circumstances)
+            share = {c: sum(c in nb for nb in neighbour_circumstances) / n for c in Circumstance}  # StrEnum: == its value
             who = f"{n}件类似案件"
         else:
             own = expected.charge in self.group_stats

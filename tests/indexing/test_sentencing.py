@@ -183,7 +183,7 @@ def test_reasons_compare_with_the_similar_cases_given(cail: dict) -> None:
     same = [r for r in train if r.charges[:1] == record.charges[:1]][:10]
     nb = [r.outcome.months for r in same if r.outcome and r.outcome.months]
     proposal = Outcome(type=OutcomeType.FIXED_TERM, months=8 * model.predict(record, nb).term_median_months)
-    d = model.deviation(record, nb, proposal, neighbours=same)
+    d = model.deviation(record, nb, proposal, neighbour_circumstances=[r.circumstances for r in same])
     assert any(f"{len(same)}件类似案件中" in text for text in d.reasons), d.reasons
 
 

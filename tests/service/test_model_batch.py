@@ -8,7 +8,6 @@ from typing import Any
 
 from indexing.neighbours import neighbour_hits, neighbour_months
 from indexing.schema import Outcome, OutcomeType
-from service.assess import _record_of
 from service.deps import IndexHolder
 from service.model_batch import SentencingBatcher
 from service.retrieve import prepare_draft
@@ -39,21 +38,21 @@ def test_concurrent_assessments_share_calls_and_match_single_ones(built: Built) 
         draft = prepare_draft(json.loads(line)["fact"], index)
         rows = [index.rows[h.row] for h in neighbour_hits(draft, index)]
         proposed = Outcome(type=OutcomeType.FIXED_TERM, months=float(6 + 7 * i)) if i % 4 else None
-        jobs.append((draft.record, neighbour_months(rows), proposed, [_record_of(r) for r in rows]))
+        jobs.append((draft.record, neighbour_months(rows), proposed, [r["circumstances"] for r in rows]))
 
     def alone(job: tuple) -> Any:  # type: ignore[type-arg]
-        record, months, proposed, neighbours = job
+        record, months, proposed, circumstances = job
         if proposed is None:
             return model.predict(record, months)
-        return model.deviation(record, months, proposed, neighbours=neighbours)
+        return model.deviation(record, months, proposed, neighbour_circumstances=circumstances)
 
     batcher = CountingBatcher(model)
 
     def together(job: tuple) -> Any:  # type: ignore[type-arg]
-        record, months, proposed, neighbours = job
+        record, months, proposed, circumstances = job
         if proposed is None:
             return batcher.predict(record, months)
-        return batcher.deviation(record, months, proposed, neighbours)
+        return batcher.deviation(record, months, proposed, circumstances)
 
     expected = [alone(j) for j in jobs]
     with ThreadPoolExecutor(max_workers=16) as pool:
