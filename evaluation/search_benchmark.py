@@ -36,7 +36,7 @@ from indexing.build import BuildConfig, build_index
 from indexing.db import make_engine
 from indexing.pipeline import ingest
 from indexing.search_index import SearchIndex
-from service.explain import explain
+from service.explain import Explainer
 from service.retrieve import BM25_ONLY, DENSE_ONLY, HYBRID, prepare_draft, retrieve
 
 K = 10
@@ -67,8 +67,9 @@ def timed_search(text: str, index: SearchIndex) -> tuple:
     start = time.perf_counter()
     draft = prepare_draft(text, index)
     hits = retrieve(draft, index, K)
+    explainer = Explainer(draft.record, draft.tokens, index.idf)
     for h in hits:
-        explain(draft.record, draft.tokens, index.rows[h.row], index.idf)
+        explainer.why(index.rows[h.row])
     return draft, hits, (time.perf_counter() - start) * 1000
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from indexing.build import display_row
 from indexing.search_index import SearchIndex
 from indexing.segment import tokenize
-from service.explain import explain
+from service.explain import Explainer
 from service.retrieve import draft_record
 
 
@@ -37,6 +37,7 @@ def compare_cases(draft_text: str, cases: list[tuple[str, str]], index: SearchIn
     records = [draft_record(text, location=f"cases[{i}].text") for i, (_id, text) in enumerate(cases)]
     vectors = index.embedder.encode([draft.facts] + [r.facts for r in records])
     draft_tokens = tokenize(draft.facts)
+    explainer = Explainer(draft, draft_tokens, index.idf)
     results = []
     for (case_id, _text), record, vec in zip(cases, records, vectors[1:], strict=True):
         dense = float(np.dot(vectors[0], vec))
@@ -46,7 +47,7 @@ def compare_cases(draft_text: str, cases: list[tuple[str, str]], index: SearchIn
             {
                 "id": case_id,
                 "score": round(0.5 * dense + 0.5 * lexical, 4),
-                "why": explain(draft, draft_tokens, row, index.idf),
+                "why": explainer.why(row),
                 "scores": {"dense": round(dense, 4), "lexical": round(lexical, 4)},
             }
         )

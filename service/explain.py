@@ -36,16 +36,24 @@ def compare_quantities(query: dict, case: dict) -> dict[str, dict]:
     return out
 
 
-def shared_terms(tokens: list[str], text: str, idf: Callable[[str], float]) -> list[str]:
-    """Distinctive draft terms that also occur in the case text, most distinctive first."""
-    seen: set[str] = set()
+def ranked_terms(tokens: list[str], idf: Callable[[str], float]) -> list[str]:
+    """The draft's distinct terms, most distinctive (highest IDF) first: ranked once per draft."""
+    return sorted(set(tokens), key=lambda t: (-idf(t), t))
+
+
+def shared_terms(ranked: list[str], text: str) -> list[str]:
+    """The most distinctive of ``ranked`` (see :func:`ranked_terms`) that also occur in the case text.
+
+    Scanning in rank order and stopping at MAX_TERMS gives the same terms as sorting every shared
+    one, without a sort (or repeated tokens) per result.
+    """
     found = []
-    for tok in tokens:
-        if tok not in seen and tok in text:
-            seen.add(tok)
+    for tok in ranked:
+        if tok in text:
             found.append(tok)
-    found.sort(key=lambda t: (-idf(t), t))
-    return found[:MAX_TERMS]
+            if len(found) == MAX_TERMS:
+                break
+    return found
 
 
 def excerpt_with_highlights(text: str, terms: list[str]) -> tuple[str, list[dict]]:
@@ -65,17 +73,31 @@ def excerpt_with_highlights(text: str, terms: list[str]) -> tuple[str, list[dict
     ]
 
 
+class Explainer:
+    """The ``why`` of each result for one draft; what depends on the draft alone is computed once."""
+
+    def __init__(self, draft: CaseRecord, tokens: list[str], idf: Callable[[str], float]) -> None:
+        self.charges = draft.charges
+        self.articles = set(draft.articles)
+        self.circumstances = {c.value for c in draft.circumstances}
+        self.quantities = draft.quantities.model_dump(mode="json")
+        self.terms = ranked_terms(tokens, idf)
+
+    def why(self, case: dict) -> dict:
+        """``case`` is a stored display row (see indexing.build.display_row)."""
+        case_circ = set(case.get("circumstances") or [])
+        case_charges = case.get("charges", [])
+        return {
+            "shared_charges": [c for c in self.charges if c in case_charges],
+            "shared_articles": sorted(self.articles & set(case.get("articles") or [])),
+            "shared_circumstances": sorted(self.circumstances & case_circ),
+            "circumstances_only_in_draft": sorted(self.circumstances - case_circ),
+            "circumstances_only_in_case": sorted(case_circ - self.circumstances),
+            "quantities": compare_quantities(self.quantities, case.get("quantities") or {}),
+            "key_terms": shared_terms(self.terms, case.get("facts") or ""),
+        }
+
+
 def explain(draft: CaseRecord, tokens: list[str], case: dict, idf: Callable[[str], float]) -> dict:
-    """The ``why`` of one result. ``case`` is a stored display row (see indexing.build.display_row)."""
-    draft_circ = {c.value for c in draft.circumstances}
-    case_circ = set(case.get("circumstances") or [])
-    terms = shared_terms(tokens, case.get("facts") or "", idf)
-    return {
-        "shared_charges": [c for c in draft.charges if c in case.get("charges", [])],
-        "shared_articles": sorted(set(draft.articles) & set(case.get("articles") or [])),
-        "shared_circumstances": sorted(draft_circ & case_circ),
-        "circumstances_only_in_draft": sorted(draft_circ - case_circ),
-        "circumstances_only_in_case": sorted(case_circ - draft_circ),
-        "quantities": compare_quantities(draft.quantities.model_dump(mode="json"), case.get("quantities") or {}),
-        "key_terms": terms,
-    }
+    """The ``why`` of one result (for many results of one draft, make one :class:`Explainer`)."""
+    return Explainer(draft, tokens, idf).why(case)

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from indexing.search_index import Filters, SearchIndex
 from service.case_compare import compare_cases
 from service.deps import ALL_ROLES, IndexDep, require
-from service.explain import excerpt_with_highlights, explain
+from service.explain import Explainer, excerpt_with_highlights
 from service.retrieve import normalize_charges, prepare_draft, retrieve
 from service.schemas import CompareIn, CompareOut, DraftSummary, SearchIn, SearchOut
 
@@ -29,9 +29,10 @@ def _search(body: SearchIn, index: SearchIndex) -> dict:
         filters.charges = normalize_charges(body.filters.charges, "filters.charges") or None
     draft = prepare_draft(body.text, index, body.charges)
     results = []
+    explainer = Explainer(draft.record, draft.tokens, index.idf)
     for hit in retrieve(draft, index, body.k, filters):
         row = index.rows[hit.row]
-        why = explain(draft.record, draft.tokens, row, index.idf)
+        why = explainer.why(row)
         excerpt, spans = excerpt_with_highlights(row["facts"], why["key_terms"])
         results.append(
             {

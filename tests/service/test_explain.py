@@ -1,0 +1,34 @@
+"""Explanations: the shared key terms are the most distinctive draft terms that occur in the case."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+from indexing.segment import tokenize
+from service.explain import MAX_TERMS, ranked_terms, shared_terms
+
+SAMPLES = Path(__file__).resolve().parents[2] / "data_samples"
+
+
+def _facts(n: int) -> list[str]:
+    lines = (SAMPLES / "cail_sample.jsonl").read_text(encoding="utf-8").splitlines()[:n]
+    return [json.loads(line)["fact"] for line in lines]
+
+
+def test_shared_terms_are_the_top_idf_terms_the_case_contains() -> None:
+    facts = _facts(40)
+    docs = [tokenize(f) for f in facts]
+    df = Counter(t for d in docs for t in set(d))
+    idf = lambda t: math.log(1 + len(docs) / (1 + df[t]))  # noqa: E731 - a corpus IDF, as the index's
+    for draft, tokens in zip(facts[:10], docs[:10], strict=True):
+        ranked = ranked_terms(tokens, idf)
+        assert len(ranked) == len(set(tokens))  # distinct, repeated tokens count once
+        for case in facts[10:20]:
+            # the definition: every distinct draft token found in the case text, by IDF then name
+            everything = sorted({t for t in tokens if t in case}, key=lambda t: (-idf(t), t))
+            assert shared_terms(ranked, case) == everything[:MAX_TERMS]
+        assert shared_terms(ranked, draft) == ranked[:MAX_TERMS]  # a text shares all of its own terms
+    assert shared_terms([], facts[0]) == [] and shared_terms(ranked_terms(docs[0], idf), "") == []
