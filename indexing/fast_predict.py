@@ -216,12 +216,14 @@ class TextRidge:
         vocabulary = self.vocabulary
         for i, text in enumerate(texts):
             counts = Counter(self.analyzer(text))
-            pairs = [(vocabulary[g], n) for g, n in counts.items() if g in vocabulary]
-            if not pairs:
+            known = counts.keys() & vocabulary.keys()  # a C-level intersection, then C-level lookups
+            if not known:
                 out[i] = self.intercept
                 continue
-            ids = np.fromiter((j for j, _ in pairs), dtype=np.int64, count=len(pairs))
-            tf = np.fromiter((n for _, n in pairs), dtype=np.float64, count=len(pairs))
+            ids = np.fromiter(map(vocabulary.__getitem__, known), dtype=np.int64, count=len(known))
+            tf = np.fromiter(map(counts.__getitem__, known), dtype=np.float64, count=len(known))
+            order = np.argsort(ids)  # summed in vocabulary order: the last bits must not depend on set order
+            ids, tf = ids[order], tf[order]
             if self.sublinear:
                 tf = np.log(tf) + 1.0
             w = tf * self.idf[ids]
