@@ -15,6 +15,7 @@ import pytest
 from indexing.artifacts import current_dir, indexes_dir
 from indexing.build import BuildConfig, build_index
 from indexing.db import make_engine
+from indexing.errors import ArtifactError
 from indexing.pipeline import ingest
 from service.deps import IndexHolder
 from service.retrieve import prepare_draft, retrieve
@@ -76,3 +77,29 @@ def test_killed_build_leaves_current_version_serving(small_store) -> None:  # ty
     third = build_index(engine, BuildConfig(data_dir=data_dir, epochs=1))
     assert current_dir(data_dir) == third
     assert not list(indexes_dir(data_dir).glob(".tmp-*")), "leftovers of the killed build are cleaned up"
+
+
+def test_served_pointer_is_reread_only_when_current_changes(tmp_path: Path) -> None:
+    """IndexHolder.current() follows every publication (an atomic replace of CURRENT), from a stat."""
+    root = indexes_dir(tmp_path)
+    for version in ("v1", "v2"):
+        (root / version).mkdir(parents=True)
+        (root / version / "manifest.json").write_text("{}", encoding="utf-8")
+    holder = IndexHolder(tmp_path)
+    with pytest.raises(ArtifactError, match="no index built"):
+        holder.current()
+
+    def publish(name: str) -> None:
+        (root / "CURRENT.tmp").write_text(name, encoding="utf-8")
+        os.replace(root / "CURRENT.tmp", root / "CURRENT")
+
+    publish("v1")
+    assert holder.current() == root / "v1" == holder.current()
+    publish("v2")
+    assert holder.current() == root / "v2"
+    publish("v3")  # names a folder that is not there
+    with pytest.raises(ArtifactError, match="missing or incomplete"):
+        holder.current()
+    (root / "CURRENT").unlink()
+    with pytest.raises(ArtifactError, match="no index built"):
+        holder.current()
