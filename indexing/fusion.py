@@ -9,6 +9,7 @@ given, else the ones extracted from the text. The weights are set by evaluation/
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
@@ -194,14 +195,15 @@ def retrieve(
     # a candidate found by one method only is scored by the other too, so fusion compares like with like
     missing_dense = [r for r in candidates if r not in dense]
     if missing_dense:
-        scores = np.asarray(index.embeddings[missing_dense]) @ draft.vector
+        scores = index.embeddings[missing_dense] @ draft.vector
         dense.update(zip(missing_dense, scores.tolist(), strict=True))
     rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
-    dense_raw = np.array([dense[r] for r in rows.tolist()], dtype=np.float64)
-    bm25_raw = np.array([lexical.get(r, 0.0) for r in rows.tolist()], dtype=np.float64)
+    row_list = rows.tolist()
+    dense_raw = np.fromiter(map(dense.__getitem__, row_list), dtype=np.float64, count=len(row_list))
+    bm25_raw = np.fromiter(map(lexical.get, row_list, itertools.repeat(0.0)), dtype=np.float64, count=len(row_list))
     query_charges = set(draft.record.charges)
     charges = _columns(index).charges
-    overlap = np.array([len(query_charges & charges[r]) / len(query_charges | charges[r]) for r in rows.tolist()]
+    overlap = np.array([len(query_charges & charges[r]) / len(query_charges | charges[r]) for r in row_list]
                        if query_charges else np.zeros(len(rows)), dtype=np.float64)
     w_charge = fusion.given_charge if draft.charges_given else fusion.charge
     score = fusion.dense * _scaled_array(dense_raw) + fusion.bm25 * _scaled_array(bm25_raw) + w_charge * overlap

@@ -45,7 +45,9 @@ class SearchIndex:
         self.manifest = read_manifest(directory)
         with (directory / "cases.jsonl").open(encoding="utf-8") as fh:
             self.rows: list[dict] = [json.loads(line) for line in fh]
-        self.embeddings = np.load(directory / "embeddings.npy", mmap_mode="r")
+        # a plain ndarray view of the memory map (same pages, shared between workers): indexing a
+        # np.memmap returns memmaps, each with its own Python-level finalizer
+        self.embeddings = np.asarray(np.load(directory / "embeddings.npy", mmap_mode="r"))
         self.faiss = load_faiss(directory / "dense.faiss")
         self.bm25 = BM25Index.load(directory / "bm25")
         self.embedder = Embedder.load(str(directory / "embedder"))
@@ -114,7 +116,7 @@ class SearchIndex:
         allowed = np.flatnonzero(mask)
         if not len(allowed):
             return {}
-        scores = np.asarray(self.embeddings[allowed]) @ query_vec.astype(np.float32)
+        scores = self.embeddings[allowed] @ query_vec.astype(np.float32)
         top = np.argsort(-scores)[:n]
         return dict(zip(allowed[top].tolist(), scores[top].tolist(), strict=True))
 
@@ -124,4 +126,5 @@ class SearchIndex:
             scores = np.where(mask, scores, 0.0)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
-        return {int(i): float(scores[i]) for i in top if scores[i] > 0}
+        top = top[scores[top] > 0]
+        return dict(zip(top.tolist(), scores[top].tolist(), strict=True))
