@@ -165,6 +165,12 @@ def _lexicon() -> tuple[dict[str, int], dict[str, int], frozenset[str]]:
     return words, chars, frozenset(three)
 
 
+def load_lexicon() -> None:
+    """Build the name lexicon now (about half a second, once per process) rather than in the first
+    draft that names someone: a served worker calls this before it answers requests."""
+    _lexicon()
+
+
 def _freq(word: str) -> int:
     return _lexicon()[0].get(word, 0)
 

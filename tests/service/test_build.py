@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from indexing import anonymize
 from indexing.artifacts import current_dir, indexes_dir
 from indexing.build import BuildConfig, build_index
 from indexing.db import make_engine
@@ -36,8 +37,10 @@ def test_incremental_build_adds_new_cases_and_the_service_switches(small_store) 
     data_dir, engine = small_store
     first = build_index(engine, BuildConfig(data_dir=data_dir, epochs=1))
     holder = IndexHolder(data_dir)
+    anonymize._lexicon.cache_clear()  # the ingest above built it; a fresh worker has not
     served = holder.get()
     assert served.directory == first
+    assert anonymize._lexicon.cache_info().currsize == 1, "loading a version warms the name lexicon too"
 
     ingest([SAMPLES / "judge_second_instance.jsonl"], engine, data_dir / "quarantine", progress=False)
     second = build_index(engine, BuildConfig(data_dir=data_dir, incremental=True))
