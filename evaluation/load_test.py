@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import resource
@@ -336,6 +337,23 @@ def _start_profilers(supervisor: int, out: Path, duration: float) -> list[subpro
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for w in workers]
 
 
+def python_speed_ms(repeats: int = 3) -> float:
+    """Milliseconds of a fixed pure-Python loop (best of ``repeats``): this machine's speed right now.
+
+    Why: the virtual machine's speed changes from hour to hour (the same loop took 76 to 125 ms
+    within one session, with nothing else running), and LeiAn's per-request work is mostly Python,
+    so a load figure is comparable with another only beside this reading.
+    """
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i % 7
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 1)
+
+
 def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float, assess_share: float,
         timeout: float, warmup: float, seed: int, profile: Path | None = None,
         database_url: str | None = None, threads: int | None = None) -> dict:
@@ -343,6 +361,7 @@ def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float,
     build_corpus(corpus, work)
     run_id = "load-" + uuid.uuid4().hex[:8]
     log = work / f"{run_id}-server.log"
+    speed_before = python_speed_ms()
     proc, base = start_server(work, workers, log, database_url, threads)
     try:
         if warmup > 0:  # every worker loads the index and warms its caches before the measured part
@@ -364,6 +383,7 @@ def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float,
             profiler.wait(timeout=60)
     finally:
         stop_server(proc)
+    speed_after = python_speed_ms()
     answered = {o.ref for o in outcomes if o.recorded}
     stored = _stored_refs(work, run_id, database_url)
     result = summarize(outcomes, duration)
@@ -380,10 +400,13 @@ def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float,
                    "all_stored": answered <= stored},
         "cpu_seconds": {"server": round(cpu_server, 1), "postgresql": round(cpu_database, 1),
                         "client": round(after.ru_utime + after.ru_stime - cpu_client.ru_utime - cpu_client.ru_stime, 1),
-                        "wall": round(wall, 1)},
+                        "wall": round(wall, 1),
+                        "server_ms_per_request": round(cpu_server * 1000 / max(len(calls), 1), 2)},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "loadavg_before": [round(x, 2) for x in load_before],
-                    "loadavg_after": [round(x, 2) for x in load_after]},
+                    "loadavg_after": [round(x, 2) for x in load_after],
+                    # lower is faster; see python_speed_ms
+                    "python_loop_ms_before": speed_before, "python_loop_ms_after": speed_after},
         "server_log": str(log),
     }
 
