@@ -227,7 +227,7 @@ class CharNgramCaseEmbedding(InputModule):
             charge_weight=arr(self.charge_head.weight) if self.charge_head is not None else None,
             charge_bias=arr(self.charge_head.bias) if self.charge_head is not None else None,
             severity=arr(self.severity_bag.weight[:, 0]) if self.severity_bag is not None else None,
-            severity_bias=float(self.severity_bias.item()) if self.severity_bias is not None else 0.0,
+            severity_bias=arr(self.severity_bias) if self.severity_bias is not None else np.zeros(1, np.float32),
             centers=arr(self.centers),
             sigma=self.severity_sigma,
         )
@@ -309,7 +309,7 @@ class OneTextEmbedding:
     charge_weight: np.ndarray | None
     charge_bias: np.ndarray | None
     severity: np.ndarray | None
-    severity_bias: float
+    severity_bias: np.ndarray  # shape (1,): a view too, so that it follows further training like the rest
     centers: np.ndarray
     sigma: float
 
@@ -327,7 +327,7 @@ class OneTextEmbedding:
             p = np.exp(logits - logits.max())
             blocks.append(w_charge * np.sqrt(p / p.sum() + _SQRT_EPS))
         if self.severity is not None:
-            sev = float(weights @ self.severity[ids]) + self.severity_bias
+            sev = float(weights @ self.severity[ids]) + float(self.severity_bias[0])
             bumps = np.exp(-((sev - self.centers) ** 2) / (2 * self.sigma**2))
             blocks.append(w_sev * bumps / max(float(np.linalg.norm(bumps)), 1e-12))
         return np.concatenate(blocks).astype(np.float32, copy=False)

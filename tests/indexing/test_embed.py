@@ -97,6 +97,20 @@ def test_one_text_goes_through_the_modules_directly_with_the_same_numbers(
         # numpy sums in another order than torch: only the last float bits may differ
         np.testing.assert_allclose(embedder.encode([text]), expected, atol=2e-6)
         assert embedder.encode([text]).dtype == np.float32
+    # the view shares the module's weights: it follows them when they change (further training)
+    import torch
+
+    module = embedder.model[0]
+    with torch.no_grad():
+        module.severity_bias += 0.3
+        module.embedding.weight[:, :8] *= 2.0
+    try:
+        expected = embedder.model.encode(texts[:3], convert_to_numpy=True, normalize_embeddings=True, batch_size=1)
+        np.testing.assert_allclose(np.concatenate([embedder.encode([t]) for t in texts[:3]]), expected, atol=2e-6)
+    finally:
+        with torch.no_grad():
+            module.severity_bias -= 0.3
+            module.embedding.weight[:, :8] /= 2.0
 
 
 @pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (2, 3), (1, 4)])
