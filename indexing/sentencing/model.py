@@ -17,7 +17,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.pipeline import Pipeline
 
 from indexing.errors import ArtifactError
-from indexing.fast_predict import fast_view
+from indexing.fast_predict import FlatBooster, TextRidge, fast_view
 from indexing.schema import CaseRecord, Circumstance, Outcome, OutcomeType
 from indexing.sentencing.calibration import _calibrate, _Calibration, _group_split, _percentile_of
 from indexing.sentencing.estimators import (
@@ -122,6 +122,10 @@ class SentencingModel:
                               ("probation_classifier", probation_classifier), ("text_model", text_model))
             if est is not None
         }
+        # the views are numpy only (no OpenMP; BLAS just for dot products of one row): with every
+        # estimator viewed, a prediction needs no thread limit, whose set-and-restore across the
+        # loaded libraries cost ~0.5 ms per call, a third of the model's time for one case
+        self._needs_thread_limit = not all(isinstance(v, FlatBooster | TextRidge) for v in self._views.values())
 
     # ---------------------------------------------------------------- fitting
 
@@ -275,6 +279,8 @@ class SentencingModel:
 
     def _core(self, x: np.ndarray) -> dict[str, np.ndarray]:
         """Vectorized model outputs for a feature matrix."""
+        if not self._needs_thread_limit:
+            return self._core_unlimited(x)
         with _limit_threads(self.config.threads):
             return self._core_unlimited(x)
 
