@@ -148,41 +148,108 @@ class FlatBooster:
     def raw_predict(self, x: np.ndarray) -> np.ndarray:
         """``(n, n_outputs)`` sum of leaf values plus the baseline: the estimator's ``_raw_predict``."""
         data = self.transform(x)
-        n = len(data)
-        if n == 0:
+        if len(data) == 0:
             return np.zeros((0, self.n_outputs))
-        rows = np.arange(n)[:, None]
-        node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
-        for _ in range(self.depth):
-            v = data[rows, self.feature[node]]
-            nan = np.isnan(v)
-            go_left = v <= self.threshold[node]
-            missing = nan
-            if self.any_categorical:
-                cat = self.categorical[node]
-                code = np.where(nan | (v < 0), 0, v).astype(np.int64) & 255  # the Cython's uint8 cast
-                word, bit = code >> 5, (code & 31).astype(np.uint32)
-                in_left = ((self.raw_bitsets[self.bitset[node], word] >> bit) & 1).astype(bool)
-                known = ((self.known_bitsets[self.known_row[node], word] >> bit) & 1).astype(bool)
-                go_left = np.where(cat, in_left, go_left)
-                missing = nan | (cat & ((v < 0) | (~in_left & ~known)))
-            go_left = np.where(missing, self.missing_left[node], go_left)
-            node = np.where(go_left, self.left[node], self.right[node])
-        leaves = self.value[node]
+        return self.raw_from_leaves(_walk(self, data))
+
+    def raw_from_leaves(self, leaves: np.ndarray) -> np.ndarray:
+        """Each output's sum of its trees' leaf values (``leaves``: one column per tree), plus the baseline."""
         sums = np.stack([np.ascontiguousarray(leaves[:, part]).sum(axis=1) for part in self.output_slices], axis=1)
         return sums + self.baseline
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The regressor's ``predict``."""
-        if isinstance(self.estimator, HistGradientBoostingClassifier):
-            raise TypeError("predict() of a classifier: use predict_proba()")
-        return self.estimator._loss.link.inverse(self.raw_predict(x).ravel())
+        return self.predict_from_raw(self.raw_predict(x))
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """The classifier's ``predict_proba``."""
+        return self.predict_proba_from_raw(self.raw_predict(x))
+
+    def predict_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        """``predict`` from :meth:`raw_predict`'s output."""
+        if isinstance(self.estimator, HistGradientBoostingClassifier):
+            raise TypeError("predict() of a classifier: use predict_proba()")
+        return self.estimator._loss.link.inverse(raw.ravel())
+
+    def predict_proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        """``predict_proba`` from :meth:`raw_predict`'s output."""
         if not isinstance(self.estimator, HistGradientBoostingClassifier):
             raise TypeError("predict_proba() of a regressor: use predict()")
-        return self.estimator._loss.predict_proba(self.raw_predict(x))
+        return self.estimator._loss.predict_proba(raw)
+
+
+def _walk(forest: FlatBooster | FlatForest, data: np.ndarray) -> np.ndarray:
+    """The leaf value each row of ``data`` (internal features) reaches in each tree: ``(n, n_trees)``."""
+    f = forest
+    rows = np.arange(len(data))[:, None]
+    node = np.broadcast_to(f.roots, (len(data), len(f.roots))).copy()
+    for _ in range(f.depth):
+        v = data[rows, f.feature[node]]
+        nan = np.isnan(v)
+        go_left = v <= f.threshold[node]
+        missing = nan
+        if f.any_categorical:
+            cat = f.categorical[node]
+            code = np.where(nan | (v < 0), 0, v).astype(np.int64) & 255  # the Cython's uint8 cast
+            word, bit = code >> 5, (code & 31).astype(np.uint32)
+            in_left = ((f.raw_bitsets[f.bitset[node], word] >> bit) & 1).astype(bool)
+            known = ((f.known_bitsets[f.known_row[node], word] >> bit) & 1).astype(bool)
+            go_left = np.where(cat, in_left, go_left)
+            missing = nan | (cat & ((v < 0) | (~in_left & ~known)))
+        go_left = np.where(missing, f.missing_left[node], go_left)
+        node = np.where(go_left, f.left[node], f.right[node])
+    return f.value[node]
+
+
+class FlatForest:
+    """Several FlatBoosters that read the same raw features, walked together.
+
+    Why: the sentencing model asks three or four boosters (term, scale, type, probation) about the
+    same case, and for one case each walk is a few dozen numpy steps whose cost hardly depends on how
+    many trees they cover. Here each booster's internal features sit side by side in one matrix and
+    its node arrays are offset into shared ones, so one walk serves all; each booster then sums its
+    own trees' leaves exactly as alone (the same columns in the same order: the same bits).
+
+    Args:
+        boosters: The views by name, e.g. ``{"regressor": FlatBooster(...), ...}``.
+    """
+
+    def __init__(self, boosters: dict[str, FlatBooster]) -> None:
+        self.boosters = dict(boosters)
+        arrays: dict[str, list[np.ndarray]] = {k: [] for k in (
+            "feature", "threshold", "missing_left", "left", "right", "value", "categorical", "bitset",
+            "known_row", "roots", "raw_bitsets", "known_bitsets")}
+        self._columns: dict[str, slice] = {}
+        self._trees: dict[str, slice] = {}
+        col = node = bits = known = tree = 0
+        for name, b in self.boosters.items():
+            known_bitsets = b.known_bitsets if len(b.known_bitsets) else np.zeros((1, 8), dtype=np.uint32)
+            arrays["feature"].append(b.feature + col)
+            arrays["left"].append(b.left + node)
+            arrays["right"].append(b.right + node)
+            arrays["roots"].append(b.roots + node)
+            arrays["bitset"].append(b.bitset + bits)
+            arrays["known_row"].append(np.minimum(b.known_row, len(known_bitsets) - 1) + known)  # only read at categorical nodes
+            for k in ("threshold", "missing_left", "value", "categorical"):
+                arrays[k].append(getattr(b, k))
+            arrays["raw_bitsets"].append(b.raw_bitsets)
+            arrays["known_bitsets"].append(known_bitsets)
+            self._columns[name] = slice(col, col + b.n_features)
+            self._trees[name] = slice(tree, tree + len(b.roots))
+            col, node, tree = col + b.n_features, node + len(b.feature), tree + len(b.roots)
+            bits, known = bits + len(b.raw_bitsets), known + len(known_bitsets)
+        for k, parts in arrays.items():
+            setattr(self, k, np.concatenate(parts))
+        self.depth = max(b.depth for b in self.boosters.values())
+        self.any_categorical = any(b.any_categorical for b in self.boosters.values())
+
+    def raw_predict(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Each booster's :meth:`FlatBooster.raw_predict` of ``x``, from one walk."""
+        data = np.concatenate([b.transform(x) for b in self.boosters.values()], axis=1)
+        if len(data) == 0:
+            return {name: np.zeros((0, b.n_outputs)) for name, b in self.boosters.items()}
+        leaves = _walk(self, data)
+        return {name: b.raw_from_leaves(leaves[:, self._trees[name]]) for name, b in self.boosters.items()}
 
 
 class TextRidge:

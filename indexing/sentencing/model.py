@@ -17,7 +17,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.pipeline import Pipeline
 
 from indexing.errors import ArtifactError
-from indexing.fast_predict import FlatBooster, TextRidge, fast_view
+from indexing.fast_predict import FlatBooster, FlatForest, TextRidge, fast_view
 from indexing.schema import CaseRecord, Circumstance, Outcome, OutcomeType
 from indexing.sentencing.calibration import _calibrate, _Calibration, _group_split, _percentile_of
 from indexing.sentencing.estimators import (
@@ -126,6 +126,9 @@ class SentencingModel:
         # estimator viewed, a prediction needs no thread limit, whose set-and-restore across the
         # loaded libraries cost ~0.5 ms per call, a third of the model's time for one case
         self._needs_thread_limit = not all(isinstance(v, FlatBooster | TextRidge) for v in self._views.values())
+        # and the boosters among them are walked together, one walk for all (fast_predict.FlatForest)
+        boosters = {name: v for name, v in self._views.items() if isinstance(v, FlatBooster)}
+        self._forest = FlatForest(boosters) if len(boosters) > 1 else None
 
     # ---------------------------------------------------------------- fitting
 
@@ -285,18 +288,27 @@ class SentencingModel:
             return self._core_unlimited(x)
 
     def _core_unlimited(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        mu = self._views["regressor"].predict(x)
+        raw = self._forest.raw_predict(x) if self._forest is not None else {}
+
+        def predict(name: str) -> np.ndarray:
+            return self._views[name].predict_from_raw(raw[name]) if name in raw else self._views[name].predict(x)
+
+        def predict_proba(name: str) -> np.ndarray:
+            view = self._views[name]
+            return view.predict_proba_from_raw(raw[name]) if name in raw else view.predict_proba(x)
+
+        mu = predict("regressor")
         sigma = (
-            np.maximum(self._views["scale_model"].predict(x), self.scale_floor)
+            np.maximum(predict("scale_model"), self.scale_floor)
             if self.scale_model is not None
             else np.full(len(x), self.scale_floor)
         )
         if self.type_classifier is not None:
-            proba = self._views["type_classifier"].predict_proba(x)
+            proba = predict_proba("type_classifier")
         else:
             proba = np.ones((len(x), 1))
         if self.probation_classifier is not None:
-            probation = self._views["probation_classifier"].predict_proba(x)[:, 1]
+            probation = predict_proba("probation_classifier")[:, 1]
         else:
             probation = np.full(len(x), np.nan if self.probation_rate is None else self.probation_rate)
         return {"mu": mu, "sigma": sigma, "proba": proba, "probation": probation}

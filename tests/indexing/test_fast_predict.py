@@ -14,7 +14,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor, VotingRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from indexing.fast_predict import FlatBooster, TextRidge, fast_view
+from indexing.fast_predict import FlatBooster, FlatForest, TextRidge, fast_view
 from indexing.sentencing import SentencingModel, _limit_threads
 
 
@@ -62,6 +62,23 @@ def test_a_case_gets_the_same_bits_alone_and_in_a_batch(cail: dict) -> None:
         assert np.array_equal(batched, alone), name
 
 
+def test_boosters_walked_together_give_the_same_bits_as_alone(cail: dict) -> None:
+    x = _features(cail)
+    x[:30, 0] = np.nan  # missing and unseen charges too
+    x[30:50, 0] = 9999.0
+    views = {name: FlatBooster(est) for name, est in _boosters(cail["model"]).items()}
+    # and a booster without categorical splits beside the ones with them (no bitsets of its own)
+    plain = HistGradientBoostingRegressor(max_iter=7, max_depth=3, random_state=0).fit(x, np.arange(len(x)) % 13)
+    views["plain"] = FlatBooster(plain)
+    assert not views["plain"].any_categorical and views["regressor"].any_categorical
+    forest = FlatForest(views)
+    for rows in (x, x[:1]):
+        together = forest.raw_predict(rows)
+        for name, view in views.items():
+            assert np.array_equal(together[name], view.raw_predict(rows)), name
+    assert forest.raw_predict(x[:0])["regressor"].shape == (0, 1)
+
+
 def test_text_ridge_matches_the_pipeline(cail: dict) -> None:
     pipeline = cail["model"].text_model
     assert pipeline is not None
@@ -73,6 +90,7 @@ def test_text_ridge_matches_the_pipeline(cail: dict) -> None:
 def test_the_model_predicts_the_same_through_its_views(cail: dict) -> None:
     model: SentencingModel = cail["model"]
     assert not model._needs_thread_limit  # every estimator has a view: predictions skip the thread limit
+    assert model._forest is not None  # and its boosters are walked together
     records, nbs = cail["held"][:80], cail["held_nb"][:80]
     fast = model._core(model._features(records, nbs))
     x = model._features(records, nbs)
