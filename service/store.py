@@ -59,6 +59,9 @@ assessments = Table(
 )
 
 
+_INSERT_ASSESSMENTS = assessments.insert()  # built once: the write queue runs it in every transaction
+
+
 def ensure_tables(engine: Engine) -> None:
     metadata.create_all(engine)
 
@@ -79,7 +82,7 @@ def assessment_row(values: dict[str, Any]) -> dict:
 
 def insert_assessments(conn: Connection, rows: list[dict]) -> None:
     """Insert assessment rows inside the caller's transaction."""
-    conn.execute(assessments.insert(), rows)
+    conn.execute(_INSERT_ASSESSMENTS, rows)
 
 
 def _alert_filters(
