@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy import Engine, and_, bindparam, select, update
 
 from indexing.db import api_keys
 
@@ -71,18 +71,22 @@ def revoke_key(engine: Engine, *, key_id: str) -> ApiKey | None:
     return _row(dict(row)) if row else None
 
 
+# Every request runs one of these two queries; built once, since constructing the expressions
+# cost more CPU than running them against the small key table.
+_ACTIVE_BY_HASH = select(api_keys).where(and_(api_keys.c.key_hash == bindparam("key_hash"), api_keys.c.revoked_at.is_(None)))
+_ANY_ACTIVE = select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None)).limit(1)
+
+
 def lookup_key(engine: Engine, *, key: str) -> ApiKey | None:
     """The active key with this secret, or None (unknown, malformed or revoked)."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
     with engine.connect() as conn:
-        row = conn.execute(
-            select(api_keys).where(and_(api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None)))
-        ).mappings().first()
+        row = conn.execute(_ACTIVE_BY_HASH, {"key_hash": hash_key(key)}).mappings().first()
     return _row(dict(row)) if row else None
 
 
 def active_keys_exist(engine: Engine) -> bool:
+    """Whether any key is active (local single-user mode ends with the first one)."""
     with engine.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(api_keys).where(api_keys.c.revoked_at.is_(None))).scalar_one()
-    return bool(n)
+        return conn.execute(_ANY_ACTIVE).first() is not None
