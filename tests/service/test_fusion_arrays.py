@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from indexing.dense import search
 from indexing.fusion import BM25_ONLY, DENSE_ONLY, HYBRID, Draft, Fusion, Hit, element_similarity, retrieve
 from indexing.search_index import Filters, SearchIndex
 from service.deps import IndexHolder
@@ -82,3 +83,19 @@ def test_bm25_scores_are_bm25s_own(built: Built) -> None:
             known = [t for t in query if t in model.vocab_dict]
             np.testing.assert_allclose(index.bm25.scores(query), model.get_scores(known), rtol=1e-5, atol=1e-6)
     assert not index.bm25.scores(["§§ no such token §§"]).any()
+
+
+def test_exhaustive_dense_candidates_are_the_faiss_index_own(built: Built) -> None:
+    """A Flat index's top rows come from numpy on the same vectors: the same rows and scores as faiss."""
+    index = IndexHolder(built.data_dir).get()
+    assert index._exhaustive
+    for text, _charges in _drafts():
+        vector = prepare_draft(text, index).vector
+        for n in (1, 10, 200, len(index.rows) + 5):
+            got = index.dense_candidates(vector, n, None)
+            rows, scores = search(index.faiss, vector, min(n, len(index.rows)))
+            expected = dict(zip(rows.tolist(), scores.tolist(), strict=True))
+            # equal scores at the n-th place may be broken either way: compare the scores, then the rows above them
+            np.testing.assert_allclose(sorted(got.values()), sorted(expected.values()), rtol=0, atol=1e-5)
+            cut = min(expected.values())
+            assert {r for r, s in got.items() if s > cut + 1e-5} == {r for r, s in expected.items() if s > cut + 1e-5}
