@@ -219,7 +219,6 @@ class FlatForest:
         arrays: dict[str, list[np.ndarray]] = {k: [] for k in (
             "feature", "threshold", "missing_left", "left", "right", "value", "categorical", "bitset",
             "known_row", "roots", "raw_bitsets", "known_bitsets")}
-        self._columns: dict[str, slice] = {}
         self._trees: dict[str, slice] = {}
         col = node = bits = known = tree = 0
         for name, b in self.boosters.items():
@@ -234,7 +233,6 @@ class FlatForest:
                 arrays[k].append(getattr(b, k))
             arrays["raw_bitsets"].append(b.raw_bitsets)
             arrays["known_bitsets"].append(known_bitsets)
-            self._columns[name] = slice(col, col + b.n_features)
             self._trees[name] = slice(tree, tree + len(b.roots))
             col, node, tree = col + b.n_features, node + len(b.feature), tree + len(b.roots)
             bits, known = bits + len(b.raw_bitsets), known + len(known_bitsets)

@@ -96,8 +96,3 @@ class Explainer:
             "quantities": compare_quantities(self.quantities, case.get("quantities") or {}),
             "key_terms": shared_terms(self.terms, case.get("facts") or ""),
         }
-
-
-def explain(draft: CaseRecord, tokens: list[str], case: dict, idf: Callable[[str], float]) -> dict:
-    """The ``why`` of one result (for many results of one draft, make one :class:`Explainer`)."""
-    return Explainer(draft, tokens, idf).why(case)
