@@ -117,8 +117,7 @@ class SearchIndex:
         """Top-n rows by cosine. With a filter, score the filtered rows exactly (they are few)."""
         if mask is None and self._exhaustive:
             scores = self.embeddings @ query_vec.astype(np.float32)
-            n = min(n, len(scores))
-            top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+            top = _top(scores, n)
             return dict(zip(top.tolist(), scores[top].tolist(), strict=True))
         if mask is None:
             rows, scores = search(self.faiss, query_vec, min(n, len(self.rows)))
@@ -134,7 +133,12 @@ class SearchIndex:
         scores = self.bm25.scores(tokens)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
+        top = _top(scores, n)
         top = top[scores[top] > 0]
         return dict(zip(top.tolist(), scores[top].tolist(), strict=True))
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` highest scores (all of them when there are fewer), in no order."""
+    n = min(n, len(scores))
+    return np.argpartition(-scores, n - 1)[:n] if n else np.zeros(0, dtype=np.int64)
