@@ -13,6 +13,7 @@ from indexing.db import make_engine
 from indexing.errors import LeiAnError
 from service import errors, web
 from service.audit_middleware import AuditMiddleware
+from service.auth import declare_key_auth
 from service.body_limit import BodyLimit
 from service.config import Settings, get_settings
 from service.deps import IndexDep, IndexHolder
@@ -73,4 +74,5 @@ def create_app(settings: Settings | None = None, *, local_actor: str | None = No
         return {"status": "ok", "index_version": index.version, "cases": len(index)}
 
     web.install(app)
+    declare_key_auth(app)
     return app

@@ -105,6 +105,22 @@ def test_no_key_or_a_bad_key_is_401(http: httpx.Client, keyed: Keyed, ids: dict[
         assert resp.headers["www-authenticate"] == "Bearer"
 
 
+def test_openapi_names_both_ways_of_sending_a_key_on_every_v1_operation(http: httpx.Client) -> None:
+    """The schema declares the key on exactly the operations the table above shows answer 401 without one."""
+    schema = http.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"] == {
+        "HTTPBearer": {"type": "http", "scheme": "bearer", "description": "an API key from `leian keys create`"},
+        "APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                         "description": "the same key, in a header of its own"},
+    }
+    operations = {(m.upper(), p) for p, ops in schema["paths"].items() for m in ops}
+    v1 = {op for op in operations if op[1].startswith("/v1/")}
+    assert v1 == {(method, path) for method, path, _kwargs, _roles in ENDPOINTS.values()}
+    for method, path in operations:
+        security = schema["paths"][path][method.lower()].get("security")
+        assert security == ([{"HTTPBearer": []}, {"APIKeyHeader": []}] if path.startswith("/v1/") else None), path
+
+
 def test_x_api_key_header_is_accepted(http: httpx.Client, keyed: Keyed) -> None:
     assert http.get("/v1/alerts", headers={"X-API-Key": keyed.keys["manager"]}).status_code == 200
     _assert_problem(http.get("/v1/alerts", headers={"X-API-Key": keyed.keys["litigant"]}), 403)
