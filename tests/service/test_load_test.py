@@ -9,11 +9,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from evaluation.cpu_ab import compare
+from evaluation.cpu_ab import main as cpu_ab_main
 from evaluation.http_connection import KeepAliveConnection
 from evaluation.load_test import drive as drive_load
 from evaluation.load_test import main, schedule, summarize
 from service.assess import parse_proposed
 from tests.conftest import SAMPLES
+from tests.service.conftest import Built
 
 
 def _cail() -> list[dict]:
@@ -89,3 +92,21 @@ def test_keep_alive_connection_reads_chunked_answers_and_reconnects_after_close(
     answers = asyncio.run(go())
     assert [(a.status, json.loads(a.body)) for a in answers] == [(200, {"a": 1})] * 2
     assert served == [b'{"n": 1}', b'{"n": 2}']
+
+
+def test_cpu_ab_serves_both_checkouts_the_same_load_and_splits_their_cpu(built: Built, tmp_path: Path) -> None:
+    """Two servers of this very checkout: both answer everything, and the figures add up."""
+    repo = Path(__file__).resolve().parents[2]
+    report = compare([repo, repo], built.data_dir, _cail(), rate=8, duration=2, warmup=0,
+                     database_url=f"sqlite:///{tmp_path / 'ab.db'}")
+    assert len(report) == 2
+    for side in report:
+        assert side["latency"]["requests"] == 16 and side["latency"]["errors"] == 0, side
+        assert 0 < side["work_ms_per_request"] < side["process_ms_per_request"]
+        assert 0 < side["event_loop_ms_per_request"] < side["process_ms_per_request"]
+
+
+def test_cpu_ab_without_shared_data_says_so_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = str(Path(__file__).resolve().parents[2])
+    assert cpu_ab_main([repo, repo, "--data-dir", str(tmp_path)]) == 2
+    assert "cail2018_sample not found" in capsys.readouterr().err
