@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from indexing.embed import Embedder
-from indexing.embed_modules import char_ngrams
+from indexing.embed_modules import CharNgramCaseEmbedding, build_vocab, case_tokens, char_ngrams
 from indexing.errors import ArtifactError
 from indexing.train_embedder import RECIPE_FILE, train_embedder
 
@@ -111,6 +111,35 @@ def test_one_text_goes_through_the_modules_directly_with_the_same_numbers(
         with torch.no_grad():
             module.severity_bias -= 0.3
             module.embedding.weight[:, :8] /= 2.0
+
+
+EDGE_TEXTS = ["", "   ", "无", "ABC abc\t\n123", "被告人\u3000张某  盗窃", "\ud800孤立代理项\udfff", "表情😀符号😀", "盗窃现金5,000元、毒品3.5克"]
+
+
+def _by_definition(module: CharNgramCaseEmbedding, text: str) -> list[int]:
+    tokens = case_tokens(text, module.ngram_range, module.magnitudes)
+    return sorted(module.token_to_id[t] for t in tokens if t in module.token_to_id)
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (2, 2), (1, 3)])
+def test_token_ids_are_the_case_tokens_in_the_vocabulary(
+    ngram_range: tuple[int, int], split: tuple[list[dict[str, Any]], list[dict[str, Any]]]
+) -> None:
+    """The code-point lookup (one- and two-character n-grams) gives exactly the ids of the token sets."""
+    texts = [r["fact"] for r in split[0][:150]]
+    vocab, _df = build_vocab(texts, ngram_range, min_df=2)
+    vocab += ["😀", "表情😀", "\ud800孤", "⟨克1⟩"]  # astral, a surrogate, a magnitude token
+    module = CharNgramCaseEmbedding(vocab, embedding_dim=4, ngram_range=ngram_range)
+    for text in texts[:60] + [r["fact"] for r in split[1][:60]] + EDGE_TEXTS:
+        assert module.token_ids(text) == _by_definition(module, text), text[:40]
+        assert module.token_id_array(text).dtype == np.int64
+
+
+def test_the_trained_module_reads_the_same_ids_as_its_token_sets(model_dir: Path,
+                                                                split: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    module = Embedder.load(model_dir).model[0]
+    for text in [r["fact"] for r in split[1][:100]] + EDGE_TEXTS:
+        assert module.token_ids(text) == _by_definition(module, text), text[:40]
 
 
 @pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (2, 3), (1, 4)])
