@@ -44,15 +44,9 @@ import torch.nn.functional as F
 from sentence_transformers.base.modules.input_module import InputModule
 from torch import nn
 
+from indexing.char_grams import GramTable, distinct, gram_keys
+
 _WHITESPACE = re.compile(r"\s+")
-_CODE_BITS = 21  # every Unicode code point fits in 21 bits
-
-
-def _gram_key(gram: str) -> int:
-    """One- or two-character string -> the integer :meth:`CharNgramCaseEmbedding._gram_ids` looks up."""
-    if len(gram) == 1:
-        return ord(gram)
-    return ((ord(gram[0]) + 1) << _CODE_BITS) | ord(gram[1])
 #: Added inside the square root so its gradient stays finite where a class probability is ~0.
 _SQRT_EPS = 1e-8
 
@@ -175,7 +169,7 @@ class CharNgramCaseEmbedding(InputModule):
         self.severity_bag = nn.EmbeddingBag(len(self.vocab), 1, mode="sum") if self.severity_centers else None
         self.severity_bias = nn.Parameter(torch.zeros(1)) if self.severity_centers else None
         self.register_buffer("centers", torch.tensor(self.severity_centers, dtype=torch.float32))
-        self._gram_table: tuple[np.ndarray, np.ndarray] | None = None  # see _gram_ids; derived, never saved
+        self._gram_table: GramTable | None = None  # see _gram_ids; derived from the vocabulary, never saved
         # Tokenization is plain Python (see case_tokens); there is no Hugging Face tokenizer to save.
         self.tokenizer = None  # type: ignore[assignment]
 
@@ -193,35 +187,18 @@ class CharNgramCaseEmbedding(InputModule):
         return np.array(sorted(map(self.token_to_id.__getitem__, known)), dtype=np.int64)
 
     def _gram_ids(self, text: str) -> np.ndarray:
-        """:meth:`token_ids` for n-grams of one and two characters, on code points in numpy.
+        """:meth:`token_ids` for n-grams of one and two characters, on code points (indexing.char_grams).
 
         Why: a served draft is tokenized once per request, and building a few hundred Python strings
-        and a set of them was half of its embedding's time. Here each character is its code point
-        and each bigram the pair of them packed in one integer; the vocabulary's one- and
-        two-character entries are a sorted array of the same keys, looked up with one
-        ``searchsorted``. The ids are those of :func:`case_tokens` (a test compares both on real texts).
+        and a set of them was half of its embedding's time. The ids are those of :func:`case_tokens`
+        (a test compares both on real texts).
         """
         if self._gram_table is None:
-            grams = [(i, t) for i, t in enumerate(self.vocab) if 1 <= len(t) <= 2]
-            keys = np.array([_gram_key(t) for _i, t in grams], dtype=np.int64)
-            order = np.argsort(keys)
-            self._gram_table = (keys[order], np.array([i for i, _t in grams], dtype=np.int64)[order])
-        keys, ids = self._gram_table
+            self._gram_table = GramTable(enumerate(self.vocab))
         s = _WHITESPACE.sub(" ", text.lower()).strip()
-        codes = np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
-        lo, hi = self.ngram_range
-        wanted = [codes] if lo == 1 else []
-        if hi == 2 and len(codes) > 1:
-            wanted.append(((codes[:-1] + 1) << _CODE_BITS) | codes[1:])
-        found = np.concatenate(wanted) if wanted else np.zeros(0, dtype=np.int64)
-        found.sort()  # distinct and in order: sorted needles also make searchsorted's walk local
-        found = found[np.concatenate(([True], found[1:] != found[:-1]))] if len(found) else found
-        out = np.zeros(0, dtype=np.int64)
-        if len(keys) and len(found):
-            at = np.searchsorted(keys, found)
-            at[at == len(keys)] = 0
-            out = ids[at[keys[at] == found]]
-        if self.magnitudes:  # ``⟨…⟩`` tokens are longer than two characters: never among the keys above
+        keys, _counts = distinct(gram_keys(s, *self.ngram_range))
+        _hit, out = self._gram_table.lookup(keys)
+        if self.magnitudes:  # ``⟨…⟩`` tokens are longer than two characters: never among the table's keys
             magnitude = [self.token_to_id[t] for t in magnitude_tokens(text) if t in self.token_to_id]
             out = np.concatenate([out, np.array(magnitude, dtype=np.int64)]) if magnitude else out
         out.sort()

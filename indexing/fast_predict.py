@@ -28,6 +28,7 @@ counts, (sublinear) tf x idf, L2 norm, then the ridge weights; no sparse matrice
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +38,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
+
+from indexing.char_grams import GramTable, distinct, gram_keys
+
+_SKLEARN_WHITESPACE = re.compile(r"\s\s+")  # as VectorizerMixin._white_spaces
 
 HistGradientBoosting = HistGradientBoostingRegressor | HistGradientBoostingClassifier
 
@@ -274,21 +279,37 @@ class TextRidge:
         self.idf = np.asarray(vectorizer.idf_, dtype=np.float64) if vectorizer.use_idf else np.ones(len(coef))
         self.coef = coef
         self.intercept = float(ridge.intercept_)
+        # scikit-learn's own char analyzer, on code points (indexing.char_grams), where it is the plain one
+        lo, hi = vectorizer.ngram_range
+        plain = (vectorizer.analyzer == "char" and vectorizer.input == "content" and vectorizer.lowercase
+                 and vectorizer.preprocessor is None and vectorizer.strip_accents is None and 1 <= lo <= hi <= 2
+                 and all(1 <= len(g) <= 2 for g in self.vocabulary))
+        self.grams = GramTable((i, g) for g, i in self.vocabulary.items()) if plain else None
+        self.ngram_range = (lo, hi)
+
+    def _terms(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The known terms of ``text`` as (vocabulary ids, counts), in vocabulary order."""
+        if self.grams is not None:
+            # TfidfVectorizer's char analyzer: lower-case, runs of 2+ whitespace as one space, every n-gram
+            keys, counts = distinct(gram_keys(_SKLEARN_WHITESPACE.sub(" ", text.lower()), *self.ngram_range), counts=True)
+            hit, ids = self.grams.lookup(keys)
+            tf = counts[hit].astype(np.float64)
+        else:
+            found = Counter(self.analyzer(text))
+            known = found.keys() & self.vocabulary.keys()  # a C-level intersection, then C-level lookups
+            ids = np.fromiter(map(self.vocabulary.__getitem__, known), dtype=np.int64, count=len(known))
+            tf = np.fromiter(map(found.__getitem__, known), dtype=np.float64, count=len(known))
+        order = np.argsort(ids, kind="stable")  # summed in vocabulary order: the bits must not depend on set order
+        return ids[order], tf[order]
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """One prediction per text, as ``pipeline.predict(texts)``."""
         out = np.empty(len(texts))
-        vocabulary = self.vocabulary
         for i, text in enumerate(texts):
-            counts = Counter(self.analyzer(text))
-            known = counts.keys() & vocabulary.keys()  # a C-level intersection, then C-level lookups
-            if not known:
+            ids, tf = self._terms(text)
+            if not len(ids):
                 out[i] = self.intercept
                 continue
-            ids = np.fromiter(map(vocabulary.__getitem__, known), dtype=np.int64, count=len(known))
-            tf = np.fromiter(map(counts.__getitem__, known), dtype=np.float64, count=len(known))
-            order = np.argsort(ids)  # summed in vocabulary order: the last bits must not depend on set order
-            ids, tf = ids[order], tf[order]
             if self.sublinear:
                 tf = np.log(tf) + 1.0
             w = tf * self.idf[ids]

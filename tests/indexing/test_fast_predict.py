@@ -83,8 +83,14 @@ def test_text_ridge_matches_the_pipeline(cail: dict) -> None:
     pipeline = cail["model"].text_model
     assert pipeline is not None
     view = TextRidge(pipeline)
-    texts = [r.facts or "" for r in cail["train"][:200] + cail["held"][:100]] + ["", "  ", "abc 123", "被告人"]
+    assert view.grams is not None  # the model's char (1, 2) analyzer is read on code points
+    texts = [r.facts or "" for r in cail["train"][:200] + cail["held"][:100]] + [
+        "", "  ", "abc 123", "被告人", "ABC\t\n  被告人\u3000\u3000张某", "\ud800孤立\udfff", "😀表情😀😀", "盗盗盗窃窃"]
     np.testing.assert_allclose(view.predict(texts), pipeline.predict(texts), rtol=0, atol=1e-12)
+    strings = TextRidge(pipeline)
+    strings.grams = None  # the scikit-learn analyzer itself: the same terms, the same counts, the same order
+    for text in texts:
+        np.testing.assert_array_equal(np.concatenate(view._terms(text)), np.concatenate(strings._terms(text)))
 
 
 def test_the_model_predicts_the_same_through_its_views(cail: dict) -> None:
