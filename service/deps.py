@@ -22,7 +22,6 @@ from service.auth import User, authorize, current_user
 from service.config import Settings
 from service.keys import Role
 from service.retrieve import prepare_draft, retrieve
-from service.write_queue import WriteQueue
 
 logger = logging.getLogger(__name__)
 
@@ -156,14 +155,9 @@ async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-async def get_writes(request: Request) -> WriteQueue:
-    return request.app.state.writes
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
-WritesDep = Annotated[WriteQueue, Depends(get_writes)]
 CurrentUser = Annotated[User, Depends(current_user)]
 
 ALL_ROLES = frozenset(Role)

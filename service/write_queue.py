@@ -9,7 +9,8 @@ transaction (assessment rows first, then the audit records in chain order), and 
 on a future: an ``async`` route or middleware awaits it without holding a thread.
 
 A write is acknowledged only once its transaction has committed, so nothing the API answered is
-lost. When a batch fails, its writes are retried one by one, so each caller gets its own result or
+lost. When a batch fails, its writes are retried one by one (those a caller submitted together stay
+together), so each caller gets its own result or
 its own error (one malformed row does not fail the others). The thread stops after a few idle
 seconds and is started again by the next write, so apps that come and go (tests) leave none behind.
 """
@@ -34,8 +35,10 @@ IDLE_SECONDS = 5.0
 
 @dataclass(eq=False)
 class _Write:
-    kind: Kind
-    payload: dict[str, Any]
+    """One caller's writes, committed together or not at all; ``done`` gets one result, or the list of them."""
+
+    parts: list[tuple[Kind, dict[str, Any]]]
+    single: bool = True
     done: Future = field(default_factory=Future)
 
 
@@ -56,9 +59,23 @@ class WriteQueue:
 
     def submit(self, kind: Kind, payload: dict[str, Any]) -> Future:
         """Queue one write; the future gets the committed row (an audit record with its seq and hash)."""
-        if kind not in ("assessment", "audit"):
-            raise ValueError(f"unknown write kind {kind!r}")
-        job = _Write(kind, payload)
+        return self._submit(_Write([(kind, payload)]))
+
+    def submit_together(self, parts: list[tuple[Kind, dict[str, Any]]]) -> Future:
+        """Queue writes that must be committed in one transaction or not at all (an assessment's row and
+        the audit record of its request); the future gets their committed rows, in order."""
+        if not parts:
+            raise ValueError("nothing to write")
+        return self._submit(_Write(list(parts), single=False))
+
+    async def write_together_async(self, parts: list[tuple[Kind, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """:meth:`submit_together` and await the commit without holding a thread."""
+        return await asyncio.wrap_future(self.submit_together(parts))
+
+    def _submit(self, job: _Write) -> Future:
+        for kind, _payload in job.parts:
+            if kind not in ("assessment", "audit"):
+                raise ValueError(f"unknown write kind {kind!r}")
         with self._lock:  # with _run's idle exit under the same lock, no write is left without a thread
             self._queue.put(job)
             if self._thread is None:
@@ -102,12 +119,13 @@ class WriteQueue:
                 self._commit_or_split([job])
             return
         for job, result in zip(batch, results, strict=True):
-            job.done.set_result(result)
+            job.done.set_result(result[0] if job.single else result)
 
-    def _commit(self, batch: list[_Write]) -> list[dict[str, Any]]:
-        """One transaction for the whole batch; results in the batch's order."""
-        rows = [j.payload for j in batch if j.kind == "assessment"]
-        entries = [j.payload for j in batch if j.kind == "audit"]
+    def _commit(self, batch: list[_Write]) -> list[list[dict[str, Any]]]:
+        """One transaction for the whole batch; per job, its parts' results in order."""
+        parts = [part for job in batch for part in job.parts]
+        rows = [payload for kind, payload in parts if kind == "assessment"]
+        entries = [payload for kind, payload in parts if kind == "audit"]
         with self.engine.connect() as conn:
             try:
                 audit.lock_chain(conn)  # first: SQLite takes the write lock now, not mid-transaction
@@ -119,7 +137,8 @@ class WriteQueue:
                 _rollback(conn)
                 raise
         out_rows, out_records = iter(rows), iter(records)
-        return [next(out_rows) if j.kind == "assessment" else next(out_records) for j in batch]
+        return [[next(out_rows) if kind == "assessment" else next(out_records) for kind, _payload in job.parts]
+                for job in batch]
 
 
 def _rollback(conn: Connection) -> None:

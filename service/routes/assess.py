@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from service.assess import assess, parse_proposed
-from service.deps import ALL_ROLES, IndexDep, WritesDep, require
+from service.audit_middleware import write_with_audit
+from service.deps import ALL_ROLES, IndexDep, require
 from service.keys import Role
 from service.plain_language import expectation_summary
 from service.schemas import AssessIn, AssessOut, ExpectationsIn, ExpectationsOut
@@ -16,22 +17,24 @@ router = APIRouter(tags=["sentencing"])
 
 
 @router.post("/assess", response_model=AssessOut, dependencies=[require(Role.judge, Role.admin)])
-async def assess_route(body: AssessIn, index: IndexDep, writes: WritesDep) -> dict:
+async def assess_route(body: AssessIn, index: IndexDep, request: Request) -> dict:
     """Expected sentence range from similar cases and the corpus model; deviation of a proposal."""
     proposed = parse_proposed(body.proposed.model_dump()) if body.proposed else None
-    # the model work in a request thread; the row's commit awaited without one (service/write_queue.py)
+    # the model work in a request thread; the row is committed with the request's audit record, before
+    # the response starts, without holding a thread (service/audit_middleware.py, service/write_queue.py)
     result = await run_in_threadpool(assess, index, body.text, charges=body.charges, circumstances=body.circumstances,
                                      proposed=proposed)
     dev = result["deviation"]
     if dev is not None:
-        row = await writes.write_async("assessment", assessment_row({
+        row = assessment_row({
             "court": body.court, "judge_id": body.judge_id, "case_ref": body.case_ref,
             "charge": (result["draft"]["charges"] or [""])[0], "charges": result["draft"]["charges"],
             "proposed": proposed.model_dump(mode="json"), "proposed_months": proposed.months,
             "expected": {k: result["expected"][k] for k in ("outcome_type", "median_months", "range_80", "range_95")},
             "level": dev["level"], "reasons": dev["reasons"], "threshold": dev["threshold"],
             "index_version": result["index_version"],
-        }))
+        })
+        await write_with_audit(request, "assessment", row)
         if dev["level"] in ALERT_LEVELS:
             result["alert_id"] = row["id"]
     return result

@@ -12,14 +12,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import DBAPIError
 
 from indexing.db import audit_head, audit_log, make_engine
 from service import audit
 from service.audit import canonical_request, record_hash
+from service.config import Settings
+from service.main import create_app
+from service.store import assessments, ensure_tables
 from tests.conftest import SAMPLES
-from tests.service.conftest import Keyed
+from tests.service.conftest import Built, Keyed, live_server
 
 
 def _fill(engine: Engine, n: int = 5) -> None:
@@ -234,3 +237,33 @@ def test_cli_ingest_and_key_changes_are_recorded_and_verify_finds_tampering(tmp_
 def test_verify_rejects_a_malformed_anchor(tmp_path: Path, anchor: str) -> None:
     done = _leian("audit", "verify", "--anchor", anchor, data_dir=tmp_path)
     assert done.returncode == 2 and "--anchor" in done.stderr
+
+
+def test_an_assessment_row_and_its_audit_record_are_one_transaction(built: Built, tmp_path: Path) -> None:
+    """A row the database refuses fails the request (500) with nothing of it stored but a 500 record;
+    a stored row comes with its request's audit record, and the chain verifies throughout."""
+    url = f"sqlite:///{tmp_path / 'leian.db'}"
+    engine = make_engine(url)
+    ensure_tables(engine)
+    with engine.begin() as conn:  # the database itself refuses one court's rows
+        conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON assessments WHEN NEW.court = '拒收法院' "
+                          "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"))
+    body = {"text": _drunk_driving(), "charges": ["危险驾驶"], "proposed": {"type": "fixed_term", "months": 60}}
+    commits: list[int] = []
+    app = create_app(Settings(data_dir=built.data_dir, database_url=url))
+    event.listen(app.state.engine, "commit", lambda _conn: commits.append(1))
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=60) as c:
+        refused = c.post("/v1/assess", json={**body, "court": "拒收法院", "case_ref": "refused"})
+        before = len(commits)
+        stored = c.post("/v1/assess", json={**body, "court": "收录法院", "case_ref": "stored"})
+        after = len(commits)
+    assert refused.status_code == 500 and stored.status_code == 200, (refused.text, stored.text)
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "audit log" in refused.json()["detail"] and "alert_id" not in refused.text
+    assert after - before == 1, "the row and its audit record were committed in one transaction"
+    with engine.connect() as conn:
+        refs = list(conn.execute(select(assessments.c.case_ref, assessments.c.id)).all())
+    assert refs == [("stored", stored.json()["alert_id"])]
+    assert [(r["action"], r["status"]) for r in _dump(url)] == [("assess", 500), ("assess", 200)]
+    assert audit.verify(engine).ok
+    engine.dispose()

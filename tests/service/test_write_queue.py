@@ -67,6 +67,29 @@ def test_a_row_the_database_refuses_fails_only_its_own_write(engine: Engine) -> 
     assert audit.verify(engine).ok and audit.count(engine) == 1
 
 
+def test_writes_submitted_together_commit_together_or_not_at_all(engine: Engine) -> None:
+    ensure_tables(engine)
+    writes = WriteQueue(engine)
+    good = assessment_row({**VALUES, "case_ref": "t-good"})
+    bad = assessment_row({**VALUES, "case_ref": "t-bad", "level": None})  # level is NOT NULL
+    gate = threading.Event()
+    event.listen(engine, "begin", lambda _conn: gate.wait(5), once=True)  # all three in one batch
+    together_ok = writes.submit_together([("assessment", good), ("audit", _entry(1))])
+    together_bad = writes.submit_together([("assessment", bad), ("audit", _entry(2))])
+    alone = writes.submit("audit", _entry(3))
+    gate.set()
+    row, record = together_ok.result(timeout=30)
+    assert row["id"] == good["id"] and record["request_size"] == 1 and record["seq"] >= 1
+    assert isinstance(together_bad.exception(timeout=30), IntegrityError)
+    assert alone.result(timeout=30)["request_size"] == 3
+    assert set(_stored(engine, "t-%")) == {"t-good"}  # the refused row's audit record went with it
+    with engine.connect() as conn:
+        sizes = sorted(conn.execute(select(audit.audit_log.c.request_size)).scalars())
+    assert sizes == [1, 3] and audit.verify(engine).ok
+    with pytest.raises(ValueError, match="nothing to write"):
+        writes.submit_together([])
+
+
 def test_a_failed_transaction_reaches_the_caller(tmp_path) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine(f"sqlite:///{tmp_path / 'leian.db'}")
     with engine.begin() as conn:
