@@ -29,10 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_split, load_cail_pooled
-from evaluation.live_server import free_port
+from evaluation.live_server import free_port, wait_until_serving
 from evaluation.load_test import DEFAULT_WORK, drive, schedule, summarize
 from evaluation.search_benchmark import build_corpus
 from indexing.db import make_engine
@@ -96,17 +94,13 @@ def _start(checkout: Path, data_dir: Path, database_url: str, signals: Path, out
 
 
 def _wait_ready(proc: subprocess.Popen, base: str, within_s: float = 300) -> None:
+    """:func:`wait_until_serving` a second at a time, so that a server that exits is reported at once."""
     deadline = time.time() + within_s
-    while time.time() < deadline:
+    while not wait_until_serving(base, within_s=1):
         if proc.poll() is not None:
             raise RuntimeError(f"the server for {base} exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=30).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the server for {base} was not ready within {within_s} s")
+        if time.time() > deadline:
+            raise RuntimeError(f"the server for {base} was not ready within {within_s} s")
 
 
 def compare(checkouts: list[Path], data_dir: Path, drafts: list[dict], *, rate: float, duration: float,
