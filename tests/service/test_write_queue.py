@@ -73,7 +73,8 @@ def test_writes_submitted_together_commit_together_or_not_at_all(engine: Engine)
     good = assessment_row({**VALUES, "case_ref": "t-good"})
     bad = assessment_row({**VALUES, "case_ref": "t-bad", "level": None})  # level is NOT NULL
     gate = threading.Event()
-    event.listen(engine, "begin", lambda _conn: gate.wait(5), once=True)  # all three in one batch
+    # the first transaction waits until all three are queued, so that the others share a batch
+    event.listen(engine, "begin", lambda _conn: gate.wait(5), once=True)
     together_ok = writes.submit_together([("assessment", good), ("audit", _entry(1))])
     together_bad = writes.submit_together([("assessment", bad), ("audit", _entry(2))])
     alone = writes.submit("audit", _entry(3))
