@@ -253,6 +253,25 @@ def compare(
     print(json.dumps(_post_api(data_dir, "/v1/compare", body), ensure_ascii=False, indent=1))
 
 
+NATIVE_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def one_native_thread_per_process() -> None:
+    """One OpenMP/BLAS thread per process, unless the environment says otherwise.
+
+    Why: a server's parallelism is its concurrent requests and workers, and per-call thread pools on
+    top of them oversubscribe the cores (a booster's predict measured 42 ms on 1 thread, 360 ms on
+    all). The libraries read these variables once, when they load, so this must run before numpy,
+    FAISS or torch is imported. It once ran after ``service.main`` was imported: a single-worker
+    server's OpenBLAS then kept a second thread, which spun on the other core after every product
+    (4.8 ms of CPU per search, more than the search itself).
+    """
+    import os
+
+    for var in NATIVE_THREAD_VARS:
+        os.environ.setdefault(var, "1")
+
+
 @app.command()
 def serve(
     data_dir: DataDirOpt = None,
@@ -265,15 +284,11 @@ def serve(
     """Serve the HTTP API (OpenAPI docs at /docs) on the current index."""
     import os
 
+    one_native_thread_per_process()  # before the imports below load numpy and FAISS
     import uvicorn
 
     from service.main import create_app
 
-    # One OpenMP/BLAS thread per process, set before torch, FAISS and scikit-learn load: a server's
-    # parallelism is its concurrent requests and workers, and per-call thread pools on top of them
-    # oversubscribe the cores (a booster's predict measured 42 ms on 1 thread, 360 ms on all).
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
     os.environ["LEIAN_WORKERS"] = str(workers)  # the app divides per-key rate limits among the workers
     os.environ["LEIAN_HOST"] = host
     settings = get_settings(data_dir=data_dir, request_threads=threads)

@@ -74,3 +74,37 @@ def test_train_embedder_saves_a_loadable_sentence_transformers_model(tmp_path: P
 
     vectors = Embedder.load(str(out)).encode(["被告人醉酒驾驶机动车", "被告人盗窃他人财物"])
     assert vectors.shape[0] == 2 and abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-4
+
+
+_SERVE_UNTIL_UVICORN = """
+import json, sys
+import uvicorn
+from threadpoolctl import threadpool_info
+
+def report_instead_of_serving(app, **options):
+    print(json.dumps([[pool["internal_api"], pool["num_threads"]] for pool in threadpool_info()]))
+
+uvicorn.run = report_instead_of_serving
+from service.cli import app
+app(["serve", "--data-dir", sys.argv[1], "--workers", "1"], standalone_mode=False)
+"""
+
+
+def test_single_worker_serve_loads_numpy_with_one_blas_thread(tmp_path: Path) -> None:
+    """`leian serve` limits OpenMP/BLAS to one thread before the app's imports load numpy and FAISS.
+
+    With the limit set too late, OpenBLAS kept a second thread that spun on the other core after
+    every matrix product. The real ``serve`` command runs here, up to the moment uvicorn would start.
+    """
+    if (os.cpu_count() or 1) < 2:
+        import pytest
+
+        pytest.skip("one core: the libraries default to one thread anyway")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    env["LEIAN_DATABASE_URL"] = f"sqlite:///{tmp_path / 'leian.db'}"
+    done = subprocess.run([sys.executable, "-c", _SERVE_UNTIL_UVICORN, str(tmp_path)], capture_output=True, text=True,
+                          env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    pools = json.loads(done.stdout.strip().splitlines()[-1])
+    assert any(api == "openblas" for api, _n in pools), pools  # numpy's BLAS was loaded by then
+    assert all(n == 1 for _api, n in pools), pools
