@@ -125,7 +125,31 @@ class _ElementColumns:
         for i, r in enumerate(rows):
             for c in r.get("circumstances") or []:
                 self.circumstances[i, self.kind_of[c]] = True
-        self.charges = [frozenset(r["charges"]) for r in rows]
+        # each row's distinct charges as ids, padded with -1: a draft's charge overlap with all its
+        # candidates is then array arithmetic (a Python set per candidate was ~5 % of a request's work)
+        names = sorted({c for r in rows for c in r["charges"]})
+        self.charge_of = {c: i for i, c in enumerate(names)}
+        ids = [sorted({self.charge_of[c] for c in r["charges"]}) for r in rows]
+        width = max((len(x) for x in ids), default=0)
+        self.charge_ids = np.full((len(rows), max(width, 1)), -1, dtype=np.int32)
+        for i, x in enumerate(ids):
+            self.charge_ids[i, : len(x)] = x
+        self.charge_counts = (self.charge_ids >= 0).sum(axis=1)
+
+    def charge_overlap(self, charges: list[str], rows: np.ndarray) -> np.ndarray:
+        """Jaccard overlap of ``charges`` with each row's charges (0 for an empty draft set).
+
+        Counts are integers, so each ratio is the same float as ``len(q & c) / len(q | c)``.
+        """
+        query = set(charges)
+        if not query:
+            return np.zeros(len(rows), dtype=np.float64)
+        ids = self.charge_ids[rows]
+        shared = np.zeros(len(rows), dtype=np.int64)
+        for charge in query:
+            if charge in self.charge_of:
+                shared += (ids == self.charge_of[charge]).any(axis=1)
+        return shared / (len(query) + self.charge_counts[rows] - shared)
 
 
 _COLUMNS: WeakKeyDictionary[SearchIndex, _ElementColumns] = WeakKeyDictionary()
@@ -201,10 +225,7 @@ def retrieve(
     row_list = rows.tolist()
     dense_raw = np.fromiter(map(dense.__getitem__, row_list), dtype=np.float64, count=len(row_list))
     bm25_raw = np.fromiter(map(lexical.get, row_list, itertools.repeat(0.0)), dtype=np.float64, count=len(row_list))
-    query_charges = set(draft.record.charges)
-    charges = _columns(index).charges
-    overlap = np.array([len(query_charges & charges[r]) / len(query_charges | charges[r]) for r in row_list]
-                       if query_charges else np.zeros(len(rows)), dtype=np.float64)
+    overlap = _columns(index).charge_overlap(draft.record.charges, rows)
     w_charge = fusion.given_charge if draft.charges_given else fusion.charge
     score = fusion.dense * _scaled_array(dense_raw) + fusion.bm25 * _scaled_array(bm25_raw) + w_charge * overlap
     if fusion.elements:
