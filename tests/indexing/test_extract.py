@@ -532,3 +532,24 @@ def test_whole_sample_extracts() -> None:
         out = extract(raw_of(rec))
         assert out.outcome is not None and out.charges and out.articles and out.court
         assert all(is_canonical(c) for c in out.charges)
+
+
+def _normalize_digits_by_definition(text: str) -> str:
+    """Full-width digits to ASCII, then a separator between digits: the plain lookbehind form."""
+    import re
+
+    text = text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    text = re.sub(r"(?<=\d)[．·](?=\d)", ".", text)
+    return re.sub(r"(?<=\d)[,，](?=\d{3}(?!\d))", "", text)
+
+
+def test_normalize_digits_matches_its_definition_on_real_facts_and_edge_texts() -> None:
+    from indexing.extract import normalize_digits
+    from tests.conftest import SAMPLES
+
+    texts = [json.loads(line)["fact"] for line in (SAMPLES / "cail_sample.jsonl").read_text(encoding="utf-8").splitlines()]
+    texts += ["１２３，４５６．７８元", "3，000元", "3，0000元", "95．64", "1,234,567", "a·b 1·2 ３·４", "，1，", "9，", ""]
+    assert sum(normalize_digits(t) != t for t in texts) > 10  # the texts do exercise it
+    for text in texts:
+        assert normalize_digits(text) == _normalize_digits_by_definition(text), text
+    assert normalize_digits("１２３，４５６．７８元") == "123456.78元"
