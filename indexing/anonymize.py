@@ -531,6 +531,8 @@ _FORMER_NAME_RE = re.compile(
     f"(?P<name>[{_HAN}{_DOTS}]{{2,12}})[，,（(]\\s*(?:曾用名|又名|化名|别名)[:：]?(?P<alias>[{_HAN}{_DOTS}]{{2,12}})"
 )
 
+_ALIAS_WORD_RE = re.compile("曾用名|又名|化名|别名")
+
 
 def _former_names(texts: Iterable[str], found: Iterable[str]) -> dict[str, str]:
     """'被告人羊文亮，曾用名羊文良' -> {羊文良: 羊文亮}: one person, so one placeholder."""
@@ -538,6 +540,8 @@ def _former_names(texts: Iterable[str], found: Iterable[str]) -> dict[str, str]:
     names = set(known)
     same_as: dict[str, str] = {}
     for text in texts:
+        if not _ALIAS_WORD_RE.search(text):  # the pattern needs one of these words; most texts have none,
+            continue  # and its name part is tried at every Han character otherwise
         for m in _FORMER_NAME_RE.finditer(text):
             owner = next((k for k in known if m.group("name").endswith(k)), None)
             alias = next((k for k in known if m.group("alias").startswith(k)), None)
