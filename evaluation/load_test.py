@@ -356,7 +356,7 @@ def python_speed_ms(repeats: int = 3) -> float:
 
 def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float, assess_share: float,
         timeout: float, warmup: float, seed: int, profile: Path | None = None,
-        database_url: str | None = None, threads: int | None = None) -> dict:
+        database_url: str | None = None, threads: int | None = None, connections: int = MAX_CONNECTIONS) -> dict:
     corpus, queries = cail_split(load_cail_pooled(shared / "cail2018_sample"))
     build_corpus(corpus, work)
     run_id = "load-" + uuid.uuid4().hex[:8]
@@ -374,7 +374,7 @@ def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float,
         cpu_server = _tree_cpu_seconds(proc.pid)
         cpu_database = _database_cpu_seconds()
         cpu_client = resource.getrusage(resource.RUSAGE_SELF)
-        outcomes, wall = asyncio.run(drive(base, calls, timeout=timeout))
+        outcomes, wall = asyncio.run(drive(base, calls, timeout=timeout, connections=connections))
         cpu_server = _tree_cpu_seconds(proc.pid) - cpu_server
         cpu_database = _database_cpu_seconds() - cpu_database
         after = resource.getrusage(resource.RUSAGE_SELF)
@@ -390,7 +390,7 @@ def run(shared: Path, work: Path, *, workers: int, rate: float, duration: float,
     return {
         "command": "python -m evaluation.load_test " + " ".join(sys.argv[1:]),
         "target": {"rate_rps": rate, "duration_s": duration, "workers": workers, "threads_per_worker": threads or Settings.model_fields["request_threads"].default,
-                   "assess_share": assess_share,
+                   "assess_share": assess_share, "connections": connections,
                    "distinct_drafts": len(queries), "timeout_s": timeout},
         "index": {"corpus": "CAIL2018 sample, pooled 80 % split", "cases": len(corpus)},
         "results": result,
@@ -443,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--profile", type=Path, default=None, help="sample each worker with py-spy into this folder")
+    parser.add_argument("--connections", type=int, default=MAX_CONNECTIONS,
+                        help="the client's keep-alive connections, spread over the workers")
     parser.add_argument("--database-url", default=None,
                         help="the server's database for alerts, audit records and keys (default: SQLite in --work)")
     args = parser.parse_args(argv)
@@ -455,7 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run(args.data_dir, args.work, workers=args.workers, rate=args.rate, duration=args.duration,
                      assess_share=args.assess_share, timeout=args.timeout, warmup=args.warmup, seed=args.seed,
-                     profile=args.profile, database_url=args.database_url, threads=args.threads)
+                     profile=args.profile, database_url=args.database_url, threads=args.threads,
+                     connections=args.connections)
     except SourceError as exc:
         print(f"load_test: {exc}", file=sys.stderr)
         return 2
