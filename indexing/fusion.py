@@ -231,8 +231,9 @@ def retrieve(
     if fusion.elements:
         score += fusion.elements * element_similarities(draft.record, index, rows)
     order = np.lexsort((rows, -score))[:k]
-    return [Hit(row=int(rows[i]), score=float(score[i]), dense=float(dense_raw[i]), bm25=float(bm25_raw[i]),
-                charge_overlap=float(overlap[i])) for i in order]
+    # each column to Python numbers at once: five numpy scalar reads per hit were half its cost
+    return list(map(Hit, rows[order].tolist(), score[order].tolist(), dense_raw[order].tolist(),
+                    bm25_raw[order].tolist(), overlap[order].tolist()))
 
 
 def _scaled_array(values: np.ndarray) -> np.ndarray:
