@@ -84,11 +84,12 @@ class IndexHolder:
         self._loading: Path | None = None
         self._failed: Path | None = None
         self._pointer: tuple[tuple[int, int, int], Path] | None = None  # (CURRENT's stat, the folder it names)
+        self._current_file = os.fspath(indexes_dir(data_dir) / "CURRENT")  # made once: two Paths per request otherwise
 
     def current(self) -> Path:
         """The folder CURRENT names (:func:`current_dir`), re-read only when CURRENT's stat changed."""
         try:
-            st = os.stat(indexes_dir(self.data_dir) / "CURRENT")
+            st = os.stat(self._current_file)
         except OSError:
             return current_dir(self.data_dir)  # raises the ArtifactError that says how to build one
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
