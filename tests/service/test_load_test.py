@@ -110,3 +110,23 @@ def test_cpu_ab_without_shared_data_says_so_and_exits_2(tmp_path: Path, capsys: 
     repo = str(Path(__file__).resolve().parents[2])
     assert cpu_ab_main([repo, repo, "--data-dir", str(tmp_path)]) == 2
     assert "cail2018_sample not found" in capsys.readouterr().err
+
+
+def test_request_floor_answers_each_kind_as_expected_and_splits_its_cpu(built: Built, tmp_path: Path) -> None:
+    """A real single-worker `leian serve` on the sample build: every kind gets its status, the figures add up."""
+    from evaluation.request_floor import measure
+
+    report = measure(built.data_dir, n=30, database_url=f"sqlite:///{tmp_path / 'floor.db'}")
+    assert [k["kind"] for k in report] == ["http_stack", "plus_audit_record", "plus_caller_and_validation", "short_search"]
+    for kind in report:
+        assert kind["statuses"] == {kind["expected_status"]: 30}, kind
+        assert kind["process_ms_per_request"] >= kind["event_loop_ms_per_request"] >= 0, kind
+    # CPU is counted in clock ticks (10 ms), so only the search, which does real work, must show some
+    assert report[-1]["process_ms_per_request"] > 0
+
+
+def test_request_floor_without_shared_data_says_so_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from evaluation.request_floor import main as floor_main
+
+    assert floor_main(["--data-dir", str(tmp_path)]) == 2
+    assert "cail2018_sample not found" in capsys.readouterr().err
