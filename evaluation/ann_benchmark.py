@@ -32,6 +32,7 @@ import faiss
 import numpy as np
 
 from evaluation.metrics import latency_percentiles
+from evaluation.output import emit_json
 
 K = 10
 SQ_RERANK = 40
@@ -218,10 +219,7 @@ def synthetic_main(argv: list[str]) -> None:
         result = compare(emb, queries, Path(tmp), only=tuple(args.only) if args.only else None,
                          log=lambda m: print(time.strftime("%H:%M:%S"), m, file=sys.stderr, flush=True))
     result["synthetic"] = True
-    text = json.dumps(result, indent=1)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit_json(result, args.out, ensure_ascii=True)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from pathlib import Path
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_split, load_cail_pooled
 from evaluation.live_server import free_port, wait_until_serving
 from evaluation.load_test import DEFAULT_WORK, drive, schedule, summarize
+from evaluation.output import emit_json
 from evaluation.search_benchmark import build_corpus
 from indexing.db import make_engine
 from service.store import ensure_tables
@@ -174,11 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         rounds.append(compare([args.new, args.old], args.work, queries, rate=args.rate, duration=args.duration)[::-1])
     result = {"command": "python -m evaluation.cpu_ab " + " ".join(sys.argv[1:] if argv is None else argv),
               "rate_rps_each": args.rate, "duration_s": args.duration, "rounds": rounds}
-    text = json.dumps(result, ensure_ascii=False, indent=1)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit_json(result, args.out)
     return 0
 
 

@@ -57,6 +57,7 @@ from sqlalchemy import select
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_months, cail_split, load_cail_pooled
 from evaluation.http_connection import ConnectionFailed, KeepAliveConnection
 from evaluation.live_server import free_port
+from evaluation.output import emit_json
 from evaluation.search_benchmark import build_corpus
 from indexing.db import make_engine
 from indexing.errors import SourceError
@@ -464,10 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result["note"] = args.note
     result["missed_targets"] = targets_met(result, rate=args.rate, p99_ms=args.p99_ms)
-    text = json.dumps(result, ensure_ascii=False, indent=1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit_json(result, args.out)
     return 1 if args.check and result["missed_targets"] else 0
 
 

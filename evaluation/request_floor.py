@@ -29,6 +29,7 @@ from pathlib import Path
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_split, load_cail_pooled
 from evaluation.http_connection import KeepAliveConnection
 from evaluation.load_test import DEFAULT_WORK, _process_cpu, python_speed_ms, start_server, stop_server
+from evaluation.output import emit_json
 from evaluation.search_benchmark import build_corpus
 
 # the draft of the last kind: a short fact in the style of the CAIL facts (a theft, one item)
@@ -116,11 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"command": "python -m evaluation.request_floor " + " ".join(sys.argv[1:] if argv is None else argv),
               "python_loop_ms_before": python_speed_ms(), "kinds": measure(work, n=args.n)}
     result["python_loop_ms_after"] = python_speed_ms()
-    text = json.dumps(result, ensure_ascii=False, indent=1)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit_json(result, args.out)
     return 0
 
 

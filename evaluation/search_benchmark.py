@@ -31,6 +31,7 @@ from evaluation.metrics import (
     latency_percentiles,
     retrieval_scores,
 )
+from evaluation.output import emit_json
 from evaluation.trec import RUN_DEPTH, Qrels, RunRows, ranx_scores, write_qrels, write_run
 from indexing.build import BuildConfig, build_index
 from indexing.db import make_engine
@@ -295,10 +296,7 @@ def main() -> None:
         sys.exit(f"search benchmark: {args.data_dir / 'cail2018_sample'} not found (needs ../shared/data)")
     work = args.work or Path(tempfile.mkdtemp(prefix="leian-bench-"))
     result = run(args.data_dir, work)
-    text = json.dumps(result, ensure_ascii=False, indent=1)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    emit_json(result, args.out)
 
 
 if __name__ == "__main__":
