@@ -89,12 +89,17 @@ def magnitude_tokens(text: str) -> set[str]:
     return out
 
 
+def normalized(text: str) -> str:
+    """The text the embedder cuts into n-grams: lower-cased, each run of whitespace one space, stripped."""
+    return _WHITESPACE.sub(" ", text.lower()).strip()
+
+
 def char_ngrams(text: str, ngram_range: Sequence[int] = (1, 2)) -> set[str]:
-    """Distinct character n-grams of ``text`` after lower-casing and collapsing whitespace.
+    """Distinct character n-grams of :func:`normalized` ``text``.
 
     A set on purpose: each n-gram counts once per document (binary term frequency).
     """
-    s = _WHITESPACE.sub(" ", text.lower()).strip()
+    s = normalized(text)
     lo, hi = ngram_range
     grams: set[str] = set()
     for n in range(lo, hi + 1):  # the same n-grams as slicing s[i:i+n], iterated in C (a draft is served per request)
@@ -195,8 +200,7 @@ class CharNgramCaseEmbedding(InputModule):
         """
         if self._gram_table is None:
             self._gram_table = GramTable(enumerate(self.vocab))
-        s = _WHITESPACE.sub(" ", text.lower()).strip()
-        keys, _counts = distinct(gram_keys(s, *self.ngram_range))
+        keys, _counts = distinct(gram_keys(normalized(text), *self.ngram_range))
         _hit, out = self._gram_table.lookup(keys)
         if self.magnitudes:  # ``⟨…⟩`` tokens are longer than two characters: never among the table's keys
             magnitude = [self.token_to_id[t] for t in magnitude_tokens(text) if t in self.token_to_id]
