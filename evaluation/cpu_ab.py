@@ -35,6 +35,7 @@ from evaluation.load_test import DEFAULT_WORK, drive, schedule, summarize
 from evaluation.output import emit_json
 from evaluation.search_benchmark import build_corpus
 from indexing.db import make_engine
+from service.cli import NATIVE_THREAD_VARS
 from service.store import ensure_tables
 
 # One server, run as ``python -c`` with the checkout first on sys.path. It measures between the
@@ -88,8 +89,7 @@ def _start(checkout: Path, data_dir: Path, database_url: str, signals: Path, out
     env = {**os.environ, "LEIAN_AB_CHECKOUT": str(checkout.resolve()), "LEIAN_AB_DATA": str(data_dir),
            "LEIAN_AB_DATABASE_URL": database_url, "LEIAN_AB_SIGNALS": str(signals), "LEIAN_AB_PORT": str(port),
            "LEIAN_AB_OUT": str(out), "PYTHONPATH": str(checkout.resolve()),
-           # as `leian serve` sets them: one OpenMP/BLAS thread per process
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+           **dict.fromkeys(NATIVE_THREAD_VARS, "1")}  # as `leian serve` sets them: one OpenMP/BLAS thread per process
     proc = subprocess.Popen([sys.executable, "-c", _SERVER], env=env, cwd=checkout, start_new_session=True)
     return proc, f"http://127.0.0.1:{port}"
 

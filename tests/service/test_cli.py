@@ -100,7 +100,9 @@ def test_single_worker_serve_loads_numpy_with_one_blas_thread(tmp_path: Path) ->
         import pytest
 
         pytest.skip("one core: the libraries default to one thread anyway")
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    from service.cli import NATIVE_THREAD_VARS
+
+    env = {k: v for k, v in os.environ.items() if k not in NATIVE_THREAD_VARS}
     env["LEIAN_DATABASE_URL"] = f"sqlite:///{tmp_path / 'leian.db'}"
     done = subprocess.run([sys.executable, "-c", _SERVE_UNTIL_UVICORN, str(tmp_path)], capture_output=True, text=True,
                           env=env, timeout=300, check=False)
