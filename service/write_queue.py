@@ -10,8 +10,8 @@ on a future: an ``async`` route or middleware awaits it without holding a thread
 
 A write is acknowledged only once its transaction has committed, so nothing the API answered is
 lost. When a batch fails, its writes are retried one by one (those a caller submitted together stay
-together), so each caller gets its own result or
-its own error (one malformed row does not fail the others). The thread stops after a few idle
+together), so each caller gets its own result or its own error (one malformed row does not fail the
+others). The thread stops after a few idle
 seconds and is started again by the next write, so apps that come and go (tests) leave none behind.
 """
 
