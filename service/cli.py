@@ -215,6 +215,13 @@ def _read_text(text: str | None, file: Path | None) -> str:
     return text
 
 
+def _outcome_text(outcome: dict | None) -> str:
+    """A hit's outcome for the terminal; a record that states none (a LeCaRD query's facts) says so."""
+    if not outcome or not outcome.get("type"):
+        return "outcome not stated"
+    return f"{outcome['type']} {outcome.get('months') or ''}".strip()
+
+
 @app.command()
 def search(
     text: Annotated[str | None, typer.Argument(help="Draft facts; '-' or nothing reads stdin")] = None,
@@ -233,8 +240,7 @@ def search(
     d = data["draft"]
     console.print(f"draft: charges {d['charges']} ({d['charges_source']}), articles {d['articles']}, circumstances {d['circumstances']}")
     for i, hit in enumerate(data["results"], 1):
-        o = hit["outcome"] or {}
-        outcome = f"{o.get('type')} {o.get('months') or ''}".strip()
+        outcome = _outcome_text(hit["outcome"])
         console.print(f"[bold]{i}. {hit['case_id']}[/] score {hit['score']:.3f} | {'、'.join(hit['charges'])} | {outcome} | "
                       f"{hit['court'] or ''} {hit['date'] or ''}")
         w = hit["why"]
@@ -449,8 +455,9 @@ def demo(
     ingest([REPO_SAMPLES], data_dir=data_dir, json_out=False, quiet=False)
     build(data_dir=data_dir, embedder=None, faiss_spec=None, incremental=False, epochs=None)
     first = json.loads((REPO_SAMPLES / DEMO_DRAFT).read_text(encoding="utf-8").splitlines()[0])
-    Console().rule("example search: a real 危险驾驶 fact paragraph from LeCaRD")
-    search(text=first["q"], file=None, k=5, charge=None, data_dir=data_dir, json_out=False)
+    # the paragraph is one of the ingested samples, so it finds itself first (with no outcome: a query)
+    Console().rule("example search: a real 危险驾驶 fact paragraph from LeCaRD, charge 危险驾驶 given")
+    search(text=first["q"], file=None, k=5, charge=["危险驾驶"], data_dir=data_dir, json_out=False)
     Console().rule("example assessment of a proposed sentence: 拘役 5 months")
     assess(text=first["q"], file=None, charge=["危险驾驶"], proposed_type="detention", months=5.0,
            probation_months=None, data_dir=data_dir, json_out=False)

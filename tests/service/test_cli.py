@@ -64,6 +64,21 @@ def test_search_without_index_says_to_build(tmp_path: Path) -> None:
     assert "leian build" in done.stderr
 
 
+def test_search_prints_shared_charges_and_says_when_a_hit_states_no_outcome(built) -> None:  # noqa: ANN001
+    """The demo's example search, as a user runs it: the LeCaRD paragraph is itself an ingested sample
+    with facts only, so it comes first and must read "outcome not stated", not "None"."""
+    draft = json.loads((SAMPLES / "lecard_v1_sample.jsonl").read_text(encoding="utf-8").splitlines()[0])["q"]
+    done = run("search", draft, "--charge", "危险驾驶", "--k", "5", data_dir=built.data_dir)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "危险驾驶罪" in lines[0] and "(given)" in lines[0]
+    hits = [line for line in lines if line.split(".")[0].strip().isdigit()]
+    assert len(hits) == 5
+    assert "outcome not stated" in hits[0]
+    assert not any("| None" in line or "None |" in line for line in hits)
+    assert all("why: charges ['危险驾驶罪']" in line for line in lines if "why:" in line)
+
+
 def test_train_embedder_saves_a_loadable_sentence_transformers_model(tmp_path: Path) -> None:
     sources = [SAMPLES / "judge_sample.jsonl", SAMPLES / "lecard_v1_sample.jsonl"]
     assert run("ingest", *map(str, sources), "-q", data_dir=tmp_path).returncode == 0
