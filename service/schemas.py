@@ -194,6 +194,7 @@ class AlertUpdate(BaseModel):
 
 
 class StatsOut(BaseModel):
-    group_by: str
+    group_by: str  # of the assessments' deviation rates: charge, court or month (YYYY-MM)
+    sentencing_group_by: str  # of the corpus's sentences: the same, except "year" for month
     deviation: list[dict]
     sentencing: list[dict]

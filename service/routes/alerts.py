@@ -64,9 +64,14 @@ def stats(
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> dict:
-    """Deviation rates of assessed proposals and sentencing statistics of the corpus, per group."""
+    """Deviation rates of assessed proposals and sentencing statistics of the corpus, per group.
+
+    The corpus knows judgment years, not dates: by ``month`` its sentences are grouped per year, and
+    ``sentencing_group_by`` says so (the assessments themselves are grouped per month).
+    """
     return {
         "group_by": group_by,
+        "sentencing_group_by": "year" if group_by == "month" else group_by,
         "deviation": deviation_stats(engine, group_by=group_by, date_from=date_from, date_to=date_to),
         "sentencing": sentencing_stats(engine, group_by=group_by),
     }

@@ -71,7 +71,14 @@ def test_outlier_proposal_raises_a_stored_alert_that_a_manager_acknowledges(clie
     row = next(r for r in stats["deviation"] if r["group"] == "测试法院乙")
     assert row["alerts"] == 1 and row["corrected"] == 1 and row["deviation_rate"] == 1.0
     by_charge = client.get("/v1/stats").json()
+    assert by_charge["group_by"] == by_charge["sentencing_group_by"] == "charge"
     assert any(r["group"] == "危险驾驶罪" and r["median_months"] for r in by_charge["sentencing"])
+    # assessments have dates, the corpus only judgment years: the response says which grouping each part got
+    by_month = client.get("/v1/stats", params={"group_by": "month"}).json()
+    assert by_month["group_by"] == "month" and by_month["sentencing_group_by"] == "year"
+    assert by_month["deviation"] and all(len(r["group"]) == 7 and r["group"][4] == "-" for r in by_month["deviation"])
+    years = [r["group"] for r in by_month["sentencing"] if r["group"] != "(unknown)"]
+    assert years and all(len(y) == 4 and y.isdigit() for y in years)
 
 
 @pytest.mark.parametrize(

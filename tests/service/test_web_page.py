@@ -180,6 +180,12 @@ def test_manager_acknowledges_the_alert_with_a_reason(driver, judged: dict, serv
     assert [rate for label, rate in rates if label.startswith(COURT)] == [1.0]
     assert driver.find_elements(By.CSS_SELECTOR, "[data-testid=sentencing-chart] rect.bar")
 
+    # by month: the corpus has only judgment years, and the heading says so
+    Select(driver.find_element(By.ID, "stats-group")).select_by_value("month")
+    driver.find_element(By.ID, "stats-submit").click()
+    assert wait_status(driver, "stats-status")[0]
+    assert driver.find_element(By.ID, "stats-sentencing-h").text == "案例库中的刑期分布（按裁判年份）"
+
 
 def test_manager_pages_through_alerts(driver, server: str, client: httpx.Client) -> None:
     from selenium.webdriver.common.by import By

@@ -116,11 +116,11 @@ export async function loadStats() {
     ? barChart(dev.map((r) => ({ label: groupName(r.group), value: r.deviation_rate, note: `${r.alerts}/${r.assessments}` })),
       { max: 1, format: (v) => percent(v), label: `按${groupWord}的偏离预警率`, testid: "deviation-chart" })
     : el("p", { class: "muted" }, "还没有评估记录：法官提交拟判刑罚后这里会显示偏离预警率。"));
-  // the corpus has judgment years, not months: by "month" its sentences are grouped per year
+  // the corpus has judgment years, not months: the API says how its sentences are grouped
   const sent = data.sentencing.filter((r) => r.median_months !== null).slice(0, 15);
   const sentBox = document.getElementById("stats-sentencing");
   document.getElementById("stats-sentencing-h").textContent =
-    groupBy === "month" ? "案例库中的刑期分布（按裁判年份）" : `案例库中的刑期分布（按${groupWord}，案件最多的 15 组）`;
+    data.sentencing_group_by === "year" ? "案例库中的刑期分布（按裁判年份）" : `案例库中的刑期分布（按${groupWord}，案件最多的 15 组）`;
   sentBox.replaceChildren(sent.length
     ? intervalChart(sent.map((r) => ({ label: groupName(r.group), p25: r.p25_months, median: r.median_months, p75: r.p75_months, cases: r.cases })),
       `按${groupWord}的刑期分布：条为中间一半案件，竖线为中位数`)
