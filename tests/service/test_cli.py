@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import SAMPLES
+from tests.service.conftest import Built
 
 LEIAN = [sys.executable, "-m", "service.cli"]
 
@@ -64,7 +65,7 @@ def test_search_without_index_says_to_build(tmp_path: Path) -> None:
     assert "leian build" in done.stderr
 
 
-def test_search_prints_shared_charges_and_says_when_a_hit_states_no_outcome(built) -> None:  # noqa: ANN001
+def test_search_prints_shared_charges_and_says_when_a_hit_states_no_outcome(built: Built) -> None:
     """The demo's example search, as a user runs it: the LeCaRD paragraph is itself an ingested sample
     with facts only, so it comes first and must read "outcome not stated", not "None"."""
     draft = json.loads((SAMPLES / "lecard_v1_sample.jsonl").read_text(encoding="utf-8").splitlines()[0])["q"]
