@@ -44,8 +44,10 @@ async def assess_route(body: AssessIn, index: IndexDep, request: Request) -> dic
 async def expectations(body: ExpectationsIn, index: IndexDep) -> dict:
     """For litigants: what similar cases suggest, in plain words; anonymized, no alerts."""
     result = await run_in_threadpool(assess, index, body.text, charges=body.charges)
+    # no court and no case number in the plain view; the case id opens the whole anonymized facts
+    # (GET /v1/cases/{id}, open to litigants as search is)
     similar = [
-        {k: c[k] for k in ("charges", "outcome", "date", "circumstances", "facts_excerpt")}
+        {k: c[k] for k in ("case_id", "charges", "outcome", "date", "circumstances", "facts_excerpt")}
         for c in result["similar_cases"]
     ]
     return {

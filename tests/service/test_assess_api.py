@@ -110,3 +110,6 @@ def test_expectations_for_litigants_are_plain_and_anonymized(client: httpx.Clien
     data = resp.json()
     assert any("中位数" in s or "最可能" in s for s in data["summary"])
     assert "alert_id" not in body and "judge" not in body and "court" not in data["similar_cases"][0]
+    first = data["similar_cases"][0]  # its id opens the whole anonymized facts, as from a search
+    case = client.get(f"/v1/cases/{first['case_id']}")
+    assert case.status_code == 200 and case.json()["facts"].startswith(first["facts_excerpt"])

@@ -219,6 +219,7 @@ def test_manager_pages_through_alerts(driver, server: str, client: httpx.Client)
 
 def test_litigant_view_is_plain_and_names_no_one(driver, server: str) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     heads = [json.loads(line) for line in (SAMPLES / "lecardv2_heads.jsonl").read_text(encoding="utf-8").splitlines()]
     names = {n for h in heads for pattern in (PERSON, LAWYER) for n in pattern.findall(h["query"] + h["fact"]) if "某" not in n}
@@ -233,6 +234,11 @@ def test_litigant_view_is_plain_and_names_no_one(driver, server: str) -> None:
     assert driver.find_elements(By.CSS_SELECTOR, "#litigant-results svg[data-testid=distribution-chart] rect.bar")
     assert not driver.find_elements(By.CSS_SELECTOR, "#litigant-results [data-testid=proposal-mark]")
     assert len(driver.find_elements(By.CSS_SELECTOR, "#litigant-results [data-testid=similar-case]")) >= 5
+    # a case's whole anonymized facts open as in the judge's view (and are checked for names below)
+    facts = driver.find_element(By.CSS_SELECTOR, "#litigant-results [data-testid=similar-case] details.facts")
+    facts.find_element(By.TAG_NAME, "summary").click()
+    WebDriverWait(driver, 30).until(lambda d: facts.get_attribute("data-full") in ("yes", "failed"))
+    assert facts.get_attribute("data-full") == "yes"
     shown = _text(driver, "#litigant-results")
     assert not [n for n in names if n in shown]
     assert not JUDGE_NAME.search(shown), JUDGE_NAME.search(shown)
