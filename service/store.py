@@ -180,6 +180,11 @@ def deviation_stats(engine: Engine, *, group_by: str, date_from: date | None = N
     return out
 
 
+#: How the corpus's sentences are grouped for each ``group_by`` of /v1/stats: the store keeps judgment
+#: years, not dates, so "month" (of the assessments) groups the corpus per year.
+CORPUS_GROUPING = {"charge": "charge", "court": "court", "month": "year"}
+
+
 def sentencing_stats(engine: Engine, *, group_by: str, min_cases: int = 5) -> list[dict]:
     """Sentences in the case store per charge, court or year (the corpus's dates are judgment years).
 
@@ -197,7 +202,7 @@ def sentencing_stats(engine: Engine, *, group_by: str, min_cases: int = 5) -> li
     with engine.connect() as conn:
         for charges, court, year, months, outcome_type in conn.execute(query):
             key = {"charge": (charges.strip("|").split("|")[0] if charges else None),
-                   "court": court, "month": str(year) if year else None}[group_by] or "(unknown)"
+                   "court": court, "year": str(year) if year else None}[CORPUS_GROUPING[group_by]] or "(unknown)"
             g = groups.setdefault(key, {"cases": 0, "months": [], "types": {}})
             g["cases"] += 1
             g["types"][outcome_type] = g["types"].get(outcome_type, 0) + 1

@@ -10,7 +10,14 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from service.deps import CurrentUser, EngineDep, require
 from service.keys import Role
 from service.schemas import AlertOut, AlertsOut, AlertUpdate, StatsOut
-from service.store import acknowledge, deviation_stats, get_alert, list_alerts, sentencing_stats
+from service.store import (
+    CORPUS_GROUPING,
+    acknowledge,
+    deviation_stats,
+    get_alert,
+    list_alerts,
+    sentencing_stats,
+)
 
 router = APIRouter(tags=["alerts"], dependencies=[require(Role.manager, Role.admin)])
 AlertId = Annotated[str, Path(max_length=64)]
@@ -66,12 +73,12 @@ def stats(
 ) -> dict:
     """Deviation rates of assessed proposals and sentencing statistics of the corpus, per group.
 
-    The corpus knows judgment years, not dates: by ``month`` its sentences are grouped per year, and
-    ``sentencing_group_by`` says so (the assessments themselves are grouped per month).
+    The corpus knows judgment years, not dates: by ``month`` its sentences are grouped per year
+    (``store.CORPUS_GROUPING``), and ``sentencing_group_by`` says so; the assessments are grouped per month.
     """
     return {
         "group_by": group_by,
-        "sentencing_group_by": "year" if group_by == "month" else group_by,
+        "sentencing_group_by": CORPUS_GROUPING[group_by],
         "deviation": deviation_stats(engine, group_by=group_by, date_from=date_from, date_to=date_to),
         "sentencing": sentencing_stats(engine, group_by=group_by),
     }
