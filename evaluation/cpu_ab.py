@@ -36,7 +36,6 @@ from evaluation.output import emit_json
 from evaluation.search_benchmark import build_corpus
 from indexing.db import make_engine
 from service.cli import NATIVE_THREAD_VARS
-from service.store import ensure_tables
 
 # One server, run as ``python -c`` with the checkout first on sys.path. It measures between the
 # files ``go`` and ``stop`` that the driver creates, and writes its figures to ``out``.
@@ -108,8 +107,7 @@ def compare(checkouts: list[Path], data_dir: Path, drafts: list[dict], *, rate: 
             database_url: str | None = None, warmup: float = 5.0) -> list[dict]:
     """Serve ``data_dir`` from each checkout at once, send both the same schedule; figures per checkout."""
     database_url = database_url or f"sqlite:///{data_dir / 'leian.db'}"
-    engine = make_engine(database_url)  # the tables made once here: servers starting together would race to
-    ensure_tables(engine)
+    engine = make_engine(database_url)  # the tables made (migrated) once here: servers starting together would race
     engine.dispose()
     with tempfile.TemporaryDirectory(prefix="leian-cpu-ab-") as tmp:
         signals = Path(tmp)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    false,
     func,
     select,
 )
@@ -126,6 +127,35 @@ audit_log = Table(
     Column("hash", String(64), nullable=False, unique=True),
 )
 
+# Assessments with a proposed sentence and the alerts among them (service/store.py reads and writes them).
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("court", String(200), index=True),
+    Column("judge_id", String(100)),
+    Column("case_ref", String(200)),
+    Column("charge", String(100), index=True),  # main charge, for grouping
+    Column("charges", JSON, nullable=False),
+    Column("proposed", JSON, nullable=False),
+    Column("proposed_months", Float),
+    Column("expected", JSON, nullable=False),
+    Column("level", String(16), nullable=False, index=True),
+    Column("reasons", JSON, nullable=False),
+    Column("threshold", JSON),
+    Column("index_version", String(64)),
+    # alert workflow (only meaningful for alerts: level in ALERT_LEVELS, or outside the statutory range)
+    Column("status", String(16), index=True),  # open / acknowledged
+    Column("resolution", String(16)),  # justified / corrected
+    Column("resolution_note", Text),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("acknowledged_by", String(100)),
+    # the proposal leaves the statutory range (超出法定刑幅度): an alert of its own (migration 0002)
+    Column("outside_statutory", Boolean, nullable=False, default=False, server_default=false(), index=True),
+    Column("statutory", JSON),
+)
+
 audit_head = Table(
     "audit_head",
     metadata,
@@ -161,7 +191,7 @@ POOL_OVERFLOW = 8
 
 
 def make_engine(url: str) -> Engine:
-    """Create the engine and the tables.
+    """Create the engine and bring the store's tables to this release (indexing.migrations).
 
     SQLite gets WAL, so readers never block the writer (the ingest, or another service worker), a
     busy timeout, so concurrent writers from several processes wait their turn instead of failing, and
@@ -182,7 +212,10 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=True, future=True)
 
-    metadata.create_all(engine)
+    from indexing.migrations import upgrade
+
+    with engine.begin() as conn:
+        upgrade(conn)
     return engine
 
 

@@ -19,7 +19,6 @@ from service.config import Settings, get_settings
 from service.deps import IndexDep, IndexHolder
 from service.ratelimit import RateLimiter
 from service.routes import alerts, assess, cases, meta, search
-from service.store import ensure_tables
 from service.write_queue import WriteQueue
 
 logger = logging.getLogger(__name__)
@@ -52,8 +51,7 @@ def create_app(settings: Settings | None = None, *, local_actor: str | None = No
     )
     app.state.settings = settings
     app.state.index_holder = IndexHolder(settings.data_dir, background=True)
-    app.state.engine = make_engine(settings.resolved_database_url())
-    ensure_tables(app.state.engine)
+    app.state.engine = make_engine(settings.resolved_database_url())  # migrates the store to this release
     app.state.local_actor = local_actor
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst, workers=settings.workers)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

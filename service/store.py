@@ -12,58 +12,14 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Connection,
-    DateTime,
-    Engine,
-    Float,
-    MetaData,
-    String,
-    Table,
-    Text,
-    and_,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, Float, String, and_, func, select, update
 
-metadata = MetaData()
+from indexing.db import assessments
 
 ALERT_LEVELS = ("warning", "severe")
 
-assessments = Table(
-    "assessments",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("court", String(200), index=True),
-    Column("judge_id", String(100)),
-    Column("case_ref", String(200)),
-    Column("charge", String(100), index=True),  # main charge, for grouping
-    Column("charges", JSON, nullable=False),
-    Column("proposed", JSON, nullable=False),
-    Column("proposed_months", Float),
-    Column("expected", JSON, nullable=False),
-    Column("level", String(16), nullable=False, index=True),
-    Column("reasons", JSON, nullable=False),
-    Column("threshold", JSON),
-    Column("index_version", String(64)),
-    # alert workflow (only meaningful for level in ALERT_LEVELS)
-    Column("status", String(16), index=True),  # open / acknowledged
-    Column("resolution", String(16)),  # justified / corrected
-    Column("resolution_note", Text),
-    Column("acknowledged_at", DateTime(timezone=True)),
-    Column("acknowledged_by", String(100)),
-)
-
 
 _INSERT_ASSESSMENTS = assessments.insert()  # built once: the write queue runs it in every transaction
-
-
-def ensure_tables(engine: Engine) -> None:
-    metadata.create_all(engine)
 
 
 def assessment_row(values: dict[str, Any]) -> dict:

@@ -15,12 +15,11 @@ import pytest
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import DBAPIError
 
-from indexing.db import audit_head, audit_log, make_engine
+from indexing.db import assessments, audit_head, audit_log, make_engine
 from service import audit
 from service.audit import canonical_request, record_hash
 from service.config import Settings
 from service.main import create_app
-from service.store import assessments, ensure_tables
 from tests.conftest import SAMPLES
 from tests.service.conftest import Built, Keyed, live_server
 
@@ -244,7 +243,6 @@ def test_an_assessment_row_and_its_audit_record_are_one_transaction(built: Built
     a stored row comes with its request's audit record, and the chain verifies throughout."""
     url = f"sqlite:///{tmp_path / 'leian.db'}"
     engine = make_engine(url)
-    ensure_tables(engine)
     with engine.begin() as conn:  # the database itself refuses one court's rows
         conn.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON assessments WHEN NEW.court = '拒收法院' "
                           "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"))

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from indexing.db import make_engine
+from indexing.db import assessments, make_engine
 from service import audit, write_queue
-from service.store import assessment_row, assessments, ensure_tables
+from service.store import assessment_row
 from service.write_queue import WriteQueue
 
 VALUES = {"court": "queue-test", "judge_id": None, "case_ref": None, "charge": "盗窃罪", "charges": ["盗窃罪"],
@@ -33,7 +33,6 @@ def _stored(engine: Engine, like: str) -> dict[str, str]:
 
 
 def test_concurrent_rows_and_records_share_commits_and_every_one_is_stored(engine: Engine) -> None:
-    ensure_tables(engine)
     writes = WriteQueue(engine)
     commits = []
     event.listen(engine, "commit", lambda _conn: commits.append(1))
@@ -52,7 +51,6 @@ def test_concurrent_rows_and_records_share_commits_and_every_one_is_stored(engin
 
 
 def test_a_row_the_database_refuses_fails_only_its_own_write(engine: Engine) -> None:
-    ensure_tables(engine)
     writes = WriteQueue(engine)
     bad = assessment_row({**VALUES, "case_ref": "bad", "level": None})  # level is NOT NULL
     gate = threading.Event()
@@ -68,7 +66,6 @@ def test_a_row_the_database_refuses_fails_only_its_own_write(engine: Engine) -> 
 
 
 def test_writes_submitted_together_commit_together_or_not_at_all(engine: Engine) -> None:
-    ensure_tables(engine)
     writes = WriteQueue(engine)
     good = assessment_row({**VALUES, "case_ref": "t-good"})
     bad = assessment_row({**VALUES, "case_ref": "t-bad", "level": None})  # level is NOT NULL
@@ -103,7 +100,6 @@ def test_a_failed_transaction_reaches_the_caller(tmp_path) -> None:  # type: ign
 
 
 def test_async_writers_wait_for_the_commit_without_a_thread_each(engine: Engine) -> None:
-    ensure_tables(engine)
     writes = WriteQueue(engine)
 
     async def many() -> list[dict]:
