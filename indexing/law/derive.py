@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import sys
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from indexing.charges import charge_list
 from indexing.law.charge_map import closest_map, exact_map
+from indexing.law.data import read_resource
 from indexing.law.models import Bracket, Clause
 from indexing.law.penalties import ParagraphPenalties, parse_article
 from indexing.law.statute import article, article_label, paragraph_label
@@ -33,10 +33,6 @@ CURATED_FILE = "charge_articles.json"
 DERIVED_FILE = "derived.json"
 TARGET = Path(__file__).resolve().parents[1] / "resources" / "law" / DERIVED_FILE
 _LIFE_RANK, _DEATH_RANK = 1000, 2000
-
-
-def read_resource(name: str) -> dict:
-    return json.loads(resources.files("indexing.resources").joinpath("law", name).read_text(encoding="utf-8"))
 
 
 @cache

@@ -104,10 +104,11 @@ class FormerName(_Frozen):
 
     name: str
     current: str  # the canonical list's entry
-    kind: str  # renamed / merged / split / later_name (the canonical list predates the current name)
+    kind: str  # renamed / merged / part (of a former selective name) / later_name (newer than the list)
     source: str
     article: str | None = None
     note: str | None = None
+    also: list[str] = Field(default_factory=list)  # further list entries a merged later name covers
 
 
 class ChargeLaw(_Frozen):
@@ -158,16 +159,86 @@ class CircumstanceRule(_Frozen):
     note: str | None = None
 
 
+class TermBound(_Frozen):
+    """A principal punishment's general term (art. 38, 42, 45) and its cap when sentences combine (art. 69)."""
+
+    type: OutcomeType
+    min_months: int
+    max_months: int
+    combined_max_months: int
+    combined_max_months_long: int | None = None  # 有期徒刑: 25 years when the total is 35 years or more
+    long_total_months: int | None = None
+    article: str
+    words: str
+    combined_article: str
+    combined_words: str
+    source: str
+
+
+class ProbationTerm(_Frozen):
+    type: OutcomeType
+    min_months: int
+    max_months: int
+    not_less_than_term: bool
+    words: str
+
+
+class ProbationRules(_Frozen):
+    """缓刑: who may get it (art. 72, 74) and how long the probation runs (art. 73)."""
+
+    eligible: list[dict]  # {type, max_months}: 拘役, or 有期徒刑 of at most 36 months
+    article: str
+    words: str
+    excluded: list[str]
+    excluded_article: str
+    excluded_words: str
+    terms: list[ProbationTerm]
+    terms_article: str
+    source: str
+
+    def term(self, kind: OutcomeType) -> ProbationTerm | None:
+        return next((t for t in self.terms if t.type == kind), None)
+
+
+class GeneralBounds(_Frozen):
+    """The general part's bounds: terms per punishment, probation, and rules such as art. 37 and 49."""
+
+    terms: dict[OutcomeType, TermBound]
+    probation: ProbationRules
+    rules: dict[str, dict]  # no_death_under_18, no_death_over_75, exemption, below_bracket
+
+    def term(self, kind: OutcomeType) -> tuple[int, int, int]:
+        """(min, max, combined max) months of 管制, 拘役 or 有期徒刑."""
+        bound = self.terms[kind]
+        return bound.min_months, bound.max_months, bound.combined_max_months
+
+
+class CombinationRule(_Frozen):
+    """How several circumstance adjustments combine (the guideline's 调节基准刑的方法)."""
+
+    rule: str  # 同向相加、逆向相减
+    text: str
+    applied_first: list[Circumstance]  # applied to the baseline one after another, before the rest
+    source: str
+    note: str | None = None
+
+
 class LawfulRange(_Frozen):
-    """What the law permits for stated charges, quantities and circumstances."""
+    """What the law permits for stated charges, quantities and circumstances.
+
+    With several charges the term follows art. 69 (数罪并罚): at least the highest single minimum, at
+    most the sum of the maxima within the combined cap.
+    """
 
     charges: list[str]
     articles: list[str]
     brackets: list[Bracket]  # the brackets the facts leave possible (情节较轻 ones are separate)
+    by_charge: dict[str, list[int]] = Field(default_factory=dict)  # charge → indices of its possible brackets
     lighter_brackets: list[Bracket] = Field(default_factory=list)
     penalties: list[OutcomeType]
     min_months: int | None = None
     max_months: int | None = None
+    reduced_min_months: int | None = None  # with 减轻处罚: the next lower bracket's floor (art. 63)
     below_bracket_permitted_by: list[Circumstance] = Field(default_factory=list)
     below_bracket_if: list[Circumstance] = Field(default_factory=list)  # only under the rule's condition
     exemption_permitted: bool = False
