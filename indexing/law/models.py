@@ -245,3 +245,8 @@ class LawfulRange(_Frozen):
     exemption_permitted_by: list[Circumstance] = Field(default_factory=list)
     unknown_charges: list[str] = Field(default_factory=list)
     explanation: str
+
+    @property
+    def article(self) -> str | None:
+        """The first charge's defining article ("264"); ``articles`` has them all."""
+        return self.articles[0] if self.articles else None
