@@ -3,8 +3,9 @@
 Judgments and datasets name the same charge in several ways: CAIL writes ``[走私、贩卖、运输、制造]毒品``
 without 罪, judgments use the part of a selective charge (选择性罪名) that applies (``贩卖毒品罪``
 for ``走私、贩卖、运输、制造毒品罪``), and older texts keep names renamed by later amendments
-(``强制猥亵妇女罪``). Retrieval compares charges across sources, so all of these are mapped onto one
-canonical list (resources/criminal_charges.txt, 469 names ending in 罪).
+(``强制猥亵妇女罪``; the former names are data of the law table, indexing.law). Retrieval compares
+charges across sources, so all of these are mapped onto one canonical list
+(resources/criminal_charges.txt, 469 names ending in 罪).
 """
 
 from __future__ import annotations
@@ -15,17 +16,12 @@ from importlib import resources
 
 _CHARGE_FILE = "criminal_charges.txt"
 
-# Names renamed by amendments or spelled differently by CAIL2018, mapped by hand (checked against
-# the articles CAIL cites for them). Keys are written with 罪 and without brackets.
+# Spellings that are not names of their own: CAIL2018's merged or shortened labels (checked against
+# the articles CAIL cites for them) and typos in the sources. Keys are written with 罪 and without
+# brackets. Names changed by amendments (强制猥亵妇女罪, 非法占用耕地罪 …) are not here: they are
+# data of the law table (indexing/resources/law/former_names.json), with the amendment that renamed
+# them, and normalize_charge reads them from there.
 _ALIASES: dict[str, str] = {
-    "伪造、变造居民身份证罪": "伪造、变造、买卖身份证件罪",  # renamed by 修正案(九)
-    "伪造居民身份证罪": "伪造、变造、买卖身份证件罪",
-    "变造居民身份证罪": "伪造、变造、买卖身份证件罪",
-    "盗窃、侮辱尸体罪": "盗窃、侮辱、故意毁坏尸体、尸骨、骨灰罪",  # 修正案(九)
-    "强制猥亵、侮辱妇女罪": "强制猥亵、侮辱罪",  # 修正案(九)
-    "强制猥亵妇女罪": "强制猥亵、侮辱罪",
-    "强制侮辱妇女罪": "强制猥亵、侮辱罪",
-    "非法生产、销售间谍专用器材罪": "非法生产、销售专用间谍器材、窃听、窃照专用器材罪",
     # CAIL merges 358/359: its cases cite 刑法第三百五十八条 (组织卖淫罪) almost always.
     "组织、强迫、引诱、容留、介绍卖淫罪": "组织卖淫罪",
     # CAIL's label cites 刑法第三百六十四条 (传播淫秽物品罪) in 74 of 108 cases.
@@ -38,13 +34,12 @@ _ALIASES: dict[str, str] = {
     "寻衅滋罪": "寻衅滋事罪",  # a typo in LeCaRDv2
     "容留吸毒罪": "容留他人吸毒罪",
     "故意毁坏公私财物罪": "故意毁坏财物罪",
-    "非法占用林地罪": "非法占用农用地罪",
+    "非法占用林地罪": "非法占用农用地罪",  # 林地 is one kind of 农用地 in 刑法第三百四十二条
     "销售不符合安全标准食品罪": "生产、销售不符合安全标准的食品罪",
+    # CAIL's spelling (no 的) of the former name 生产、销售不符合卫生标准的食品罪 (see the law table)
     "生产、销售不符合卫生标准食品罪": "生产、销售不符合安全标准的食品罪",
     "抽逃资金罪": "虚假出资、抽逃出资罪",
     "非法占用农地罪": "非法占用农用地罪",
-    "非法占用耕地罪": "非法占用农用地罪",  # 修正案(二)
-    "生产、销售不符合卫生标准的食品罪": "生产、销售不符合安全标准的食品罪",  # 修正案(八)
 }
 
 _BRACKETS_RE = re.compile(r"[\[\]［］【】]")
@@ -160,11 +155,23 @@ def _deletes_whole_items(name: str, entry: str) -> int | None:
 
 
 @cache
-def _selective_match(name: str) -> str | None:
-    """The list entry ``name`` selects alternatives from, preferring the fewest deleted characters."""
+def _former_names() -> dict[str, str]:
+    """Former charge name → canonical entry, from the law table (imported late: it imports this module)."""
+    from indexing.law.names import former_name_index
+
+    return {name: row.current for name, row in former_name_index().items()}
+
+
+@cache
+def _selective_match(name: str, former: bool = False) -> str | None:
+    """The entry ``name`` selects alternatives from, preferring the fewest deleted characters.
+
+    Entries are the canonical list, or with ``former`` the law table's former names (出售公民个人信息罪
+    is an alternative of 出售、非法提供公民个人信息罪).
+    """
     best: tuple[int, str] | None = None
     chars = set(name)
-    for entry in charge_list():
+    for entry in _former_names() if former else charge_list():
         if "、" not in entry or len(entry) <= len(name) or not chars <= set(entry):
             continue
         cost = _deletes_whole_items(name, entry)
@@ -179,38 +186,57 @@ def _clean(name: str) -> str:
     return name.removeprefix("犯")
 
 
-def normalize_charge(name: str) -> str | None:
-    """Canonical charge name with 罪, or None for empty or non-charge input.
-
-    Order: exact list entry → hand aliases (renamed/CAIL names) → spelling variants → selective
-    charge alternatives (贩卖毒品罪 → 走私、贩卖、运输、制造毒品罪). A plausible name found nowhere is
-    kept as written plus 罪 (e.g. CAIL's bare ``走私``), so no information is lost.
-    """
+def clean_charge_name(name: str) -> str | None:
+    """A name as written, without brackets, spaces, a leading 犯 and with 罪; None for no name."""
     if not isinstance(name, str):
         return None
     cleaned = _clean(name)
     if not cleaned or cleaned == "罪":
         return None
-    if not cleaned.endswith("罪"):
-        cleaned += "罪"
+    return cleaned if cleaned.endswith("罪") else cleaned + "罪"
+
+
+def resolve_charge(name: str) -> tuple[str | None, str | None]:
+    """(canonical name or None, the former name it was reached through or None).
+
+    Order: exact list entry → former names of the law table (renamed by amendments) → hand aliases
+    (CAIL spellings, typos) → spelling variants → selective charge alternatives of the list
+    (贩卖毒品罪 → 走私、贩卖、运输、制造毒品罪), then of former names (出售公民个人信息罪 → 侵犯公民
+    个人信息罪). A plausible name found nowhere is kept as written plus 罪 (e.g. CAIL's bare ``走私``),
+    so no information is lost.
+    """
+    cleaned = clean_charge_name(name)
+    if cleaned is None:
+        return None, None
     if cleaned in _charge_set():
-        return cleaned
+        return cleaned, None
+    former = _former_names()
+    if cleaned in former:
+        return former[cleaned], cleaned
     if cleaned in _ALIASES:
-        return _ALIASES[cleaned]
+        return _ALIASES[cleaned], None
     variant = _variant_index().get(cleaned)
     if variant:
-        return variant
+        return variant, None
     spelled = cleaned.replace("帐", "账")
     if spelled in _charge_set():
-        return spelled
+        return spelled, None
     selected = _selective_match(spelled)
     if not selected and len(spelled) >= 5 and not spelled.startswith("非法"):
         selected = _selective_match("非法" + spelled)  # 制造、运输爆炸物罪
     if selected:
-        return selected
+        return selected, None
+    old_name = _selective_match(spelled, former=True)
+    if old_name:
+        return former[old_name], old_name
     if not _plausible(cleaned):
-        return None
-    return cleaned
+        return None, None
+    return cleaned, None
+
+
+def normalize_charge(name: str) -> str | None:
+    """Canonical charge name with 罪, or None for empty or non-charge input (see :func:`resolve_charge`)."""
+    return resolve_charge(name)[0]
 
 
 _LIST_SPLIT_RE = re.compile(r"(?<=罪)\s*[、，,；;和及]\s*")
