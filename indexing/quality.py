@@ -20,10 +20,12 @@ from datasketch import MinHash, MinHashLSH
 
 from indexing.amendments import superseding_amendment
 from indexing.errors import RecordError
+from indexing.law import GENERAL_BOUNDS
 from indexing.schema import CaseRecord, Flags, OutcomeType, Procedure
 
 MIN_FACT_CHARS = 15
-MAX_FIXED_TERM_MONTHS = 25 * 12  # 数罪并罚 caps fixed-term imprisonment at 25 years (刑法第69条)
+# 数罪并罚 caps fixed-term imprisonment at 25 years (刑法第69条), from the law table
+MAX_FIXED_TERM_MONTHS = GENERAL_BOUNDS.terms[OutcomeType.FIXED_TERM].combined_max_months_long or 300
 _NON_CONTENT = re.compile(r"[\s\W_]+", re.UNICODE)
 _CASE_NUMBER = re.compile(r"[（(]\d{4}[）)][^，。；、\s（(]{1,20}?号")
 _OVERTURN_WORDS = re.compile(r"撤销|改判|发回.{0,6}重(?:新)?审")

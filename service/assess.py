@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from indexing.errors import ArtifactError, RecordError
+from indexing.law import GENERAL_BOUNDS
 from indexing.neighbours import neighbour_hits, neighbour_months
 from indexing.schema import Circumstance, Outcome, OutcomeType
 from indexing.search_index import SearchIndex
@@ -17,53 +18,61 @@ from service.explain import EXCERPT_CHARS
 from service.model_batch import batcher_for
 from service.retrieve import prepare_draft
 
-TYPE_ALIASES = {
-    "有期徒刑": OutcomeType.FIXED_TERM, "拘役": OutcomeType.DETENTION, "管制": OutcomeType.SURVEILLANCE,
-    "死刑": OutcomeType.DEATH, "死缓": OutcomeType.DEATH_SUSPENDED, "死刑缓期二年执行": OutcomeType.DEATH_SUSPENDED,
-    "无期徒刑": OutcomeType.LIFE, "单处罚金": OutcomeType.FINE_ONLY, "罚金": OutcomeType.FINE_ONLY,
-    "免予刑事处罚": OutcomeType.EXEMPTION, "无罪": OutcomeType.NOT_GUILTY,
-}
-# Lawful bounds of the principal punishments (刑法 第38/42/45/69/73 条), in months: a proposal outside
-# them is not a deviation to warn about but an input error.
-TERM_BOUNDS = {
-    OutcomeType.FIXED_TERM: (6, 300),
-    OutcomeType.DETENTION: (1, 12),
-    OutcomeType.SURVEILLANCE: (3, 36),
-}
-PROBATION_BOUNDS = {OutcomeType.FIXED_TERM: (12, 60), OutcomeType.DETENTION: (2, 12)}
 SHOWN_CASES = 10
 
 
+def _bounds_text(kind: OutcomeType) -> str:
+    bound = GENERAL_BOUNDS.terms[kind]
+    return f"{bound.words}（刑法第{bound.article}条），{bound.combined_words}（刑法第{bound.combined_article}条）"
+
+
 def parse_proposed(proposed: dict) -> Outcome:
-    """A proposal from the request, checked against the law's bounds; errors name the field."""
+    """A proposal from the request, checked against the general part's bounds; errors name the field.
+
+    The bounds are the law table's (indexing.law.GENERAL_BOUNDS: 刑法第38、42、45、69、72、73条). A
+    proposal outside them is not a sentence at all, so it is refused; one that is a sentence but
+    leaves the charge's statutory range is assessed and flagged (see :func:`statutory_check`).
+    """
     raw_type = str(proposed.get("type", "")).strip()
-    try:
-        kind = TYPE_ALIASES.get(raw_type) or OutcomeType(raw_type)
-    except ValueError:
-        allowed = ", ".join([t.value for t in OutcomeType] + list(TYPE_ALIASES))
-        raise RecordError("request", "proposed.type", f"unknown outcome type {raw_type!r}; use one of: {allowed}") from None
+    kind = GENERAL_BOUNDS.type_of(raw_type)
+    if kind is None:
+        allowed = ", ".join(
+            [t.value for t in OutcomeType] + [w for p in GENERAL_BOUNDS.punishments.values() for w in (p.name, *p.aliases)]
+        )
+        raise RecordError("request", "proposed.type", f"unknown outcome type {raw_type!r}; use one of: {allowed}")
     months = proposed.get("months")
-    if kind in TERM_BOUNDS:
-        lo, hi = TERM_BOUNDS[kind]
+    if kind in GENERAL_BOUNDS.terms:
+        lo, _, hi = GENERAL_BOUNDS.term(kind)
+        hi = GENERAL_BOUNDS.terms[kind].combined_max_months_long or hi
         if months is None:
             raise RecordError("request", "proposed.months", f"{kind.value} needs months")
         if not lo <= months <= hi:
-            raise RecordError("request", "proposed.months", f"{kind.value} must be {lo}–{hi} months by law, got {months}")
+            raise RecordError("request", "proposed.months",
+                              f"{kind.value} must be {lo}–{hi} months by law ({_bounds_text(kind)}), got {months}")
     elif months not in (None, 0):
         raise RecordError("request", "proposed.months", f"{kind.value} takes no months")
     probation = proposed.get("probation_months") or None
     if probation is not None:
-        if kind not in PROBATION_BOUNDS:
-            raise RecordError("request", "proposed.probation_months", f"{kind.value} cannot be suspended")
-        if kind == OutcomeType.FIXED_TERM and months > 36:
-            raise RecordError("request", "proposed.probation_months", "only terms of up to 3 years can be suspended (刑法第72条)")
-        lo, hi = PROBATION_BOUNDS[kind]
-        if not lo <= probation <= hi:
-            raise RecordError("request", "proposed.probation_months", f"probation for {kind.value} must be {lo}–{hi} months")
-        if probation < (months or 0):
-            raise RecordError("request", "proposed.probation_months", "probation may not be shorter than the term (刑法第73条)")
+        rules = GENERAL_BOUNDS.probation
+        eligible = {OutcomeType(e["type"]): e["max_months"] for e in rules.eligible}
+        if kind not in eligible:
+            raise RecordError("request", "proposed.probation_months",
+                              f"{kind.value} cannot be suspended (刑法第{rules.article}条：{rules.words})")
+        if months > eligible[kind]:
+            raise RecordError("request", "proposed.probation_months",
+                              f"only {GENERAL_BOUNDS.name(kind)} of up to {eligible[kind]} months can be suspended "
+                              f"(刑法第{rules.article}条：{rules.words})")
+        term = rules.term(kind)
+        assert term is not None
+        if not term.min_months <= probation <= term.max_months:
+            raise RecordError("request", "proposed.probation_months",
+                              f"probation for {kind.value} must be {term.min_months}–{term.max_months} months "
+                              f"(刑法第{rules.terms_article}条：{term.words})")
+        if term.not_less_than_term and probation < (months or 0):
+            raise RecordError("request", "proposed.probation_months",
+                              f"probation may not be shorter than the term (刑法第{rules.terms_article}条：{term.words})")
     fine = proposed.get("fine")
-    return Outcome(type=kind, months=float(months) if kind in TERM_BOUNDS else None,
+    return Outcome(type=kind, months=float(months) if kind in GENERAL_BOUNDS.terms else None,
                    probation_months=float(probation) if probation else None,
                    fine_yuan=float(fine) if fine is not None else None)
 

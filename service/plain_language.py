@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-TYPE_WORDS = {
-    "fixed_term": "有期徒刑", "detention": "拘役", "surveillance": "管制", "death": "死刑",
-    "death_suspended": "死刑缓期二年执行", "life": "无期徒刑", "fine_only": "单处罚金", "exemption": "免予刑事处罚",
-    "not_guilty": "无罪",
-}
+from indexing.law import GENERAL_BOUNDS
+from indexing.schema import OutcomeType
+
+TYPE_WORDS = {t.value: GENERAL_BOUNDS.name(t) for t in OutcomeType}
 
 
 def months_words(months: float) -> str:

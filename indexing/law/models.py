@@ -200,12 +200,36 @@ class ProbationRules(_Frozen):
         return next((t for t in self.terms if t.type == kind), None)
 
 
+class Punishment(_Frozen):
+    """A kind of outcome as the law names it (主刑 art. 33, 罚金 alone art. 34, 免予刑事处罚 art. 37)."""
+
+    type: OutcomeType
+    name: str  # as judgments write it: 有期徒刑
+    aliases: list[str] = Field(default_factory=list)  # other words users and judgments use: 死缓, 罚金
+    article: str | None = None
+    words: str
+    source: str
+
+
 class GeneralBounds(_Frozen):
     """The general part's bounds: terms per punishment, probation, and rules such as art. 37 and 49."""
 
+    punishments: dict[OutcomeType, Punishment]
     terms: dict[OutcomeType, TermBound]
     probation: ProbationRules
     rules: dict[str, dict]  # no_death_under_18, no_death_over_75, exemption, below_bracket
+
+    def name(self, kind: OutcomeType) -> str:
+        """The Chinese name of an outcome type (有期徒刑, 死刑缓期二年执行 …)."""
+        return self.punishments[kind].name
+
+    def type_of(self, word: str) -> OutcomeType | None:
+        """The outcome type a word names: an OutcomeType value, a Chinese name or an alias; else None."""
+        word = word.strip()
+        for p in self.punishments.values():
+            if word in (p.type.value, p.name, *p.aliases):
+                return p.type
+        return None
 
     def term(self, kind: OutcomeType) -> tuple[int, int, int]:
         """(min, max, combined max) months of 管制, 拘役 or 有期徒刑."""

@@ -9,7 +9,14 @@ from __future__ import annotations
 from functools import cache
 
 from indexing.law.data import read_resource
-from indexing.law.models import CircumstanceRule, CombinationRule, GeneralBounds, ProbationRules, TermBound
+from indexing.law.models import (
+    CircumstanceRule,
+    CombinationRule,
+    GeneralBounds,
+    ProbationRules,
+    Punishment,
+    TermBound,
+)
 from indexing.law.table import guideline_document
 from indexing.schema import Circumstance
 
@@ -19,7 +26,9 @@ GENERAL_FILE = "general_rules.json"
 def _general_bounds() -> GeneralBounds:
     doc = read_resource(GENERAL_FILE)
     terms = [TermBound.model_validate(row) for row in doc["terms"]]
+    punishments = [Punishment.model_validate(row) for row in doc["punishments"]]
     return GeneralBounds(
+        punishments={p.type: p for p in punishments},
         terms={t.type: t for t in terms},
         probation=ProbationRules.model_validate(doc["probation"]),
         rules={row["rule"]: row for row in doc["rules"]},

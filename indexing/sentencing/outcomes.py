@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 
+from indexing.law import GENERAL_BOUNDS, circumstance_rule
 from indexing.schema import CaseRecord, Circumstance, Outcome, OutcomeType
 
 # --------------------------------------------------------------------------------------------------
@@ -42,7 +43,8 @@ POOLED = "pooled"
 ALL = "all"
 
 #: Types measured in months on the log1p scale; every other type is judged as a type.
-TERM_TYPES = frozenset({OutcomeType.FIXED_TERM, OutcomeType.DETENTION, OutcomeType.SURVEILLANCE})
+#: Types with a term in months: those the general part bounds (刑法第38、42、45条).
+TERM_TYPES = frozenset(GENERAL_BOUNDS.terms)
 NON_CUSTODIAL_TYPES = frozenset({OutcomeType.FINE_ONLY, OutcomeType.EXEMPTION, OutcomeType.NOT_GUILTY})
 #: Regime of the outcomes that have months; every other type is a regime of its own.
 TERM_REGIME = "term"
@@ -50,37 +52,12 @@ TERM_REGIME = "term"
 _MIN_PROBABILITY = 1e-12
 #: Card attributes used as features: legally relevant ones only (see the module docstring).
 SENTENCING_ATTRIBUTES: tuple[str, ...] = ("fled", "liability", "injured_total")
-#: Direction the guideline gives each circumstance; used to word reasons, never to decide a level.
-MITIGATING = frozenset(
-    {
-        Circumstance.SURRENDER,
-        Circumstance.CONFESSION,
-        Circumstance.PLEA_IN_COURT,
-        Circumstance.PLEA_LENIENCY,
-        Circumstance.FORGIVENESS,
-        Circumstance.COMPENSATION,
-        Circumstance.RESTITUTION,
-        Circumstance.ATTEMPT,
-        Circumstance.ABANDONMENT,
-        Circumstance.ACCESSORY,
-        Circumstance.COERCED,
-        Circumstance.MINOR,
-        Circumstance.FIRST_OFFENCE,
-        Circumstance.MERITORIOUS,
-    }
-)
-AGGRAVATING = frozenset({Circumstance.RECIDIVISM, Circumstance.PRIOR_RECORD})
-TYPE_NAMES_ZH: dict[OutcomeType, str] = {
-    OutcomeType.DEATH: "死刑",
-    OutcomeType.DEATH_SUSPENDED: "死刑缓期二年执行",
-    OutcomeType.LIFE: "无期徒刑",
-    OutcomeType.FIXED_TERM: "有期徒刑",
-    OutcomeType.DETENTION: "拘役",
-    OutcomeType.SURVEILLANCE: "管制",
-    OutcomeType.FINE_ONLY: "单处罚金",
-    OutcomeType.EXEMPTION: "免予刑事处罚",
-    OutcomeType.NOT_GUILTY: "无罪",
-}
+#: Direction the law table gives each circumstance (indexing.law, the 2021 guideline); used for the
+#: monotone constraints and to word reasons, never to decide a level.
+MITIGATING = frozenset(c for c in Circumstance if circumstance_rule(c).direction == "mitigating")
+AGGRAVATING = frozenset(c for c in Circumstance if circumstance_rule(c).direction == "aggravating")
+#: How judgments name each outcome type (the law table's punishments, 刑法第33、34、37条).
+TYPE_NAMES_ZH: dict[OutcomeType, str] = {t: GENERAL_BOUNDS.name(t) for t in OutcomeType}
 _QUANTITY_NAMES = ("amount_yuan", "drug_grams", "blood_alcohol_mg_100ml", "deaths", "serious", "minor")
 _QUANTITY_WORDS = {
     "amount_yuan": ("涉案金额", "元"),
