@@ -22,6 +22,12 @@ CAIL deduplicated by text):
    other source when one runs out). They all go to TEST: they exist to give the test half enough
    positives, and DEV keeps the plain draw's mix.
 
+5. extra DEV (:data:`EXTRA_DEV`): the first TEST measurement left 从犯 and 未成年 precision under
+   0.9 with no DEV error left to learn from, so more DEV texts were drawn the top-up way (strong
+   cues, ``random.Random(f"{SEED}:extra:{group}")``) to tune on, without looking at TEST errors.
+   未成年 had no CAIL/JuDGE text left, so its extra draw also takes LeCaRDv2 query facts (``fact``,
+   as ``extract`` reads them), where minors are almost always victims: hard negatives.
+
 Run ``python -m evaluation.circumstance_sample [--out FILE]`` to write the drawn, unlabelled texts
 as JSON lines; ``--check`` compares them with the gold files' texts.
 """
@@ -79,12 +85,17 @@ TOPUP_CUES: dict[str, str] = {
 TOPUP: dict[str, int] = {"认罪认罚": 4, "未遂": 8, "从犯": 12, "未成年": 40, "未成年+": 40}
 
 
+#: Extra DEV draws per circumstance, made after the first TEST measurement (see step 5).
+EXTRA_DEV: dict[str, int] = {"从犯": 20, "未成年": 12}
+LECARDV2_FILES = ("lecardv2_test_query.jsonl", "lecardv2_controversial_query.jsonl", "lecardv2_procedural_query.jsonl")
+
+
 @dataclass(frozen=True)
 class Drawn:
     """One drawn text and why it was drawn."""
 
-    source: str  # "cail2018" or "judge"
-    source_id: str  # CAIL: "<file>:<line>" (1-based); JuDGE: text_id
+    source: str  # "cail2018", "judge" or "lecardv2"
+    source_id: str  # CAIL: "<file>:<line>" (1-based); JuDGE: text_id; LeCaRDv2: "<file stem>:<id>"
     text: str
     stratum: str  # "random", "cue:<group>" or "topup:<group>"
     split: str  # "dev" or "test"
@@ -121,6 +132,23 @@ def judge_pool(data_dir: Path) -> list[tuple[str, str]]:
     return out
 
 
+def lecardv2_pool(data_dir: Path) -> list[tuple[str, str]]:
+    """(file stem:id, fact) of the LeCaRDv2 queries, first copy of a repeated fact only."""
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for name in LECARDV2_FILES:
+        with (data_dir / "lecard_queries" / name).open(encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                rec = json.loads(line)
+                fact = (rec.get("fact") or "").strip()
+                if fact and fact not in seen:
+                    seen.add(fact)
+                    out.append((f"{name.split('_query')[0]}:{rec['id']}", fact))
+    return out
+
+
 def draw(data_dir: Path = DEFAULT_DATA_DIR) -> list[Drawn]:
     """The whole gold sample in draw order (see the module docstring)."""
     pools = {"cail2018": cail_pool(data_dir), "judge": judge_pool(data_dir)}
@@ -154,7 +182,27 @@ def draw(data_dir: Path = DEFAULT_DATA_DIR) -> list[Drawn]:
             toggle ^= 1
     out = [Drawn(s, sid, t, st, split[n]) for n, (s, sid, t, st) in enumerate(picks)]
     out.extend(_topup(pools, taken))
+    pools["lecardv2"] = lecardv2_pool(data_dir)
+    out.extend(_extra_dev(pools, taken))
     return out
+
+
+def _extra_dev(pools: dict[str, list[tuple[str, str]]], taken: set[tuple[str, str]]) -> Iterator[Drawn]:
+    for group, count in EXTRA_DEV.items():
+        rng = random.Random(f"{SEED}:extra:{group}")
+        cue = re.compile(TOPUP_CUES[group] + ("|" + TOPUP_CUES["未成年+"] if group == "未成年" else ""))
+        sources = ("cail2018", "judge", "lecardv2") if group == "未成年" else ("cail2018", "judge")
+        for i in range(count):
+            order = sources[i % len(sources) :] + sources[: i % len(sources)]
+            for source in order:
+                cands = [(s, t) for s, t in pools[source] if (source, s) not in taken and cue.search(t)]
+                if cands:
+                    break
+            else:
+                break
+            sid, text = rng.choice(cands)
+            taken.add((source, sid))
+            yield Drawn(source, sid, text, f"extra:{group}", "dev")
 
 
 def _topup(pools: dict[str, list[tuple[str, str]]], taken: set[tuple[str, str]]) -> Iterator[Drawn]:

@@ -53,6 +53,7 @@ _CUES: tuple[tuple[Circumstance, str], ...] = (
     (_C.COMPENSATION, r"赔偿|赔付|赔给"),
     (_C.COMPENSATION, rf"(?:补偿|(?<!退)赔)(?:了)?(?:给)?被害|(?:支付|给付|交纳|缴纳){_N}{{0,12}}?(?:补偿款|抚慰金)|补偿款"),
     (_C.RESTITUTION, r"退赃|退赔|退缴|清退"),
+    (_C.RESTITUTION, rf"(?:主动)?(?:交出|上交|交至|交到|交回)(?:了)?{_N}{{0,8}}?(?:赃|公安|司法机关|检察|法院)"),
     (_C.RESTITUTION, rf"(?:退出|退还|退回|退至|退给)(?:了)?{_N}{{0,10}}?(?:{_MONEY_OBJECT}|被害|所骗|挪用|全部|部分)"),
     (_C.RESTITUTION, rf"(?:补缴|补交)(?:了)?{_N}{{0,10}}?税款|(?:赃款|所得){_N}{{0,10}}?(?:退|返还|归还|上缴)"),
     (_C.RESTITUTION, rf"(?:归还|偿还|清偿|返还)(?:了)?{_N}{{0,14}}?{_MONEY_OBJECT}"),
@@ -146,6 +147,7 @@ _QUOTED_JUDGMENT_RE = re.compile(r"判决[：:，,]|判决如下|遂判决")
 _DEFENCE_RE = re.compile(
     rf"辩护人|辩护意见|辩护提出|辩称|辩解|上诉理由|上诉称|上诉提出|(?:上诉人|被告人){_N}{{0,12}}提出|被告人{_N}{{0,6}}请求"
 )
+_GROUNDS_AFTER_RE = re.compile(r"[^。！？\n]{0,80}?(?:为由[，,]?(?:提出|提起)上诉|的上诉理由|为由上诉)")
 _PROSECUTION_RE = re.compile(r"公诉机关|检察院|检察机关|公诉人|起诉书|指控|抗诉")
 _COURT_TURN_RE = re.compile(r"经查|经审查|经审理|本院认为|本院查明|另查明|审理查明")
 #: A defence claim block opened by a colon runs to the end of its paragraph.
@@ -158,14 +160,16 @@ _ACCEPTED_RE = re.compile(r"(?<!不)(?:予以|应予|酌情予以|酌予|本院)
 _REJECTED_RE = re.compile(r"不予采纳|不予支持|不能成立|不成立|不予采信|不符|于法无据|不能认定|不应认定|不予认定|不宜认定|理据不足")
 _GENERIC_ACCEPTED_RE = re.compile(
     r"(?:(?:相关|上述|其他|其余|合理|相应|与此相同的|就此提出的|与上述相符的|与上述相同的|与上述相应的)(?:的)?(?:辩护|上诉)?意见"
-    r"|(?:辩护人|上诉人)(?:的)?(?:辩护|上诉)?意见|辩护人[^。；;\n]{0,12}?提出的(?:辩护)?意见)[，,]?[^。；;\n]{0,14}?"
+    r"|(?:辩护人|上诉人)(?:的)?(?:辩护|上诉)?意见|辩护人(?:(?!关于|系|是)[^。；;\n]){0,20}?的(?:辩护)?意见)[，,]?[^。；;\n]{0,14}?"
     r"(?:(?<!不)予以采纳|酌情予以采纳|酌予采纳|(?<!不)予以支持|本院亦?酌情予以采纳|(?<!不)予以采信|(?<!不)(?<!不能)成立)"
 )
 #: 如实供述 of one count beside a 自首 for another (对玩忽职守部分…如实供述) is a 坦白 of its own.
 _OTHER_COUNT_RE = re.compile(r"^(?=[^。；;\n]*部分)(?![^。；;\n]*(?:自首|投案))")
 #: Between two names of one subject (王某、李某; 韦少详、韦少年 with the names read as 韦少).
 _JOINED_RE = re.compile(r"[\u4e00-\u9fff\d]{0,2}(?:[、和与及]|、?被告人|及被告人)")
-_COLLECTIVE_RE = re.compile(r"[二两三四五六七八九]被告人|各被告人|上述被告人|[二两三四五六]人均|均系|均能|均已|均具有|均为|均如实")
+_LISTED_RE = re.compile(r"且有|并有|证据有|有下列|以下证据")
+_EVIDENCE_LIST_RE = re.compile(r"等证据|证据(?:予以)?证实|证据在卷|足以认定|书证")
+_COLLECTIVE_RE = re.compile(r"[二两三四五六七八九]被告人|各被告人|上述被告人|全体被告人")
 
 _CLAUSE_BREAK_RE = re.compile(r"[，,。；;：:！？\n]")
 _SENTENCE_BREAK_RE = re.compile(r"[。；;！？\n]")
@@ -173,7 +177,7 @@ _TITLE_RE = re.compile(r"《[^《》]{0,80}》")
 _QUOTED_LAW_RE = re.compile(r"“[^“”]{0,600}?(?:应当|可以|的，处|以下有期徒刑)[^“”]{0,600}”")
 _ROLE_RE = re.compile(r"(?:原审)?(?:被告人|上诉人)")
 #: Words after 被告人 that begin with a surname character but are not names.
-_NOT_NAME_RE = re.compile(r"强奸|强行|强制|强迫|方共|车辆|一方|方面|单位|家属|亲属|本人|代为|代其|陈述|应当|曾因|明知|时年|共同|关于")
+_NOT_NAME_RE = re.compile(r"原审|强奸|强行|强制|强迫|方共|车辆|一方|方面|单位|家属|亲属|本人|代为|代其|陈述|应当|曾因|明知|时年|共同|关于")
 _NAME_END_RE = re.compile(r"[^\u4e00-\u9fff\d×Xx]|[的在于和与及将因对系是等均共被已从向到经以为把]")
 
 
@@ -228,7 +232,7 @@ class _Text:
 
 
 def _defendant_names(text: str) -> list[str]:
-    """The defendants named after 被告人/上诉人, in order; a 、-list gives the order when there is one.
+    """The defendants named after 被告人/上诉人, in order; a 、-list that names the first gives the order.
 
     A name's length is read from the text itself: the shortest prefix (two characters, a surname
     first) is grown by a character while every occurrence of it continues with that character, so
@@ -248,11 +252,15 @@ def _defendant_names(text: str) -> list[str]:
             if not name:
                 break
             found.append(name)
+            if len(piece) > len(name) + 1:  # 赵大卫通过…招募、容留、管理: the list ended with the name
+                break
         for name in found:
             if name not in names:
                 names.append(name)
         if len(found) > 1 and not listed:
             listed = found
+    if not listed or names[0] not in listed:  # a list of the others (雇佣被告人张欣、商某某) orders nothing
+        return names
     return listed + [n for n in names if n not in listed]
 
 
@@ -265,10 +273,21 @@ def _name_prefix(text: str, piece: str, known: frozenset[str]) -> str | None:
     if text.count(name) < 2:  # a name is written more than once; a one-off is a word (被告人方共计…)
         return None
     for ch in piece[2:4]:
-        if _NAME_END_RE.match(ch) or text.count(name + ch) < text.count(name):
+        if _NAME_END_RE.match(ch):
+            break
+        if text.count(name + ch) < text.count(name) and not (len(name) == 2 and ch in _third_chars(text, name)):
             break
         name += ch
     return name
+
+
+def _third_chars(text: str, name: str) -> set[str]:
+    """Third characters that make two defendants of one 2-character prefix (周超发、周超栋)."""
+    p = re.escape(name)  # both written side by side in a list: 周超发、周超栋
+    found = {m.group(1) for m in re.finditer(rf"{p}([\u4e00-\u9fff\d])(?=、)", text)}
+    found |= {m.group(1) for m in re.finditer(rf"、{p}([\u4e00-\u9fff\d])", text)}
+    found = {c for c in found if not _NAME_END_RE.match(c) and text.count(name + c) >= 2}
+    return found if len(found) >= 2 else set()
 
 
 def _about_first(t: _Text, m: re.Match[str], kind: Circumstance) -> bool:
@@ -291,6 +310,8 @@ def _about_first(t: _Text, m: re.Match[str], kind: Circumstance) -> bool:
     if kind is _C.FORGIVENESS:  # the victim forgives someone: is the first among them?
         sentence = t.text[sent_start:sent_end]
         return first in sentence or not any(n in sentence for n in t.names)
+    if kind is _C.SURRENDER and _EVIDENCE_LIST_RE.search(t.text, sent_start, sent_end) and _LISTED_RE.search(prefix):
+        return False  # 投案证明 in the evidence of a case with several defendants names nobody
     hits = sorted((i, n) for n in t.names for i in _finditer_str(prefix, n))
     if not hits:
         return True
@@ -317,6 +338,8 @@ def _finditer_str(s: str, sub: str) -> list[int]:
 def _voice(t: _Text, start: int) -> str:
     """'defence' (a defence or appeal claim), 'prosecution' or 'court' for the mention at start."""
     if any(a <= start < b and not _COURT_TURN_RE.search(t.text, a, start) for a, b in t.blocks):
+        return "defence"
+    if _GROUNDS_AFTER_RE.match(t.text, start):  # 以“系从犯…”等为由，提出上诉
         return "defence"
     sent_start = max(t.text.rfind(ch, 0, start) for ch in "。！？\n") + 1
     prefix = t.text[sent_start:start]
@@ -392,7 +415,7 @@ def _kept(t: _Text, m: re.Match[str], kind: Circumstance) -> bool:
         sent_end = t.sentence(m.start())[1]
         sentence = text[sent_start:sent_end]
         surrender_denied = bool(_SURRENDER_DENIED_RE.search(sentence))
-        if re.search(r"自首|投案", sentence) and not surrender_denied:
+        if re.search(r"自首|投案", text[sent_start : min(sent_end, m.end() + 24)]) and not surrender_denied:
             return False  # the 如实供述 of a 自首 is part of it
         if _BEFORE_RE[_C.CONFESSION].search(text, sent_start, m.start()) and not surrender_denied:
             return bool(_PRETRIAL_RE.search(text, sent_start, m.start()))
