@@ -19,6 +19,7 @@ import cn2an
 from pydantic import ValidationError
 
 from indexing.charges import charges_in, normalize_charge, split_charge_names
+from indexing.circumstances import extract_circumstances, prior_record_in_head
 from indexing.errors import RecordError
 from indexing.schema import (
     CaseRecord,
@@ -53,6 +54,7 @@ __all__ = [
     "parse_date",
     "parse_head",
     "parse_outcome",
+    "prior_record_in_head",
     "split_sections",
     "to_number",
 ]
@@ -299,161 +301,10 @@ def parse_outcome(judgment_text: str | None) -> Outcome | None:
 
 # --- circumstances ------------------------------------------------------------------------------
 
-_C = Circumstance
-_CIRCUMSTANCE_PATTERNS: list[tuple[Circumstance, re.Pattern[str]]] = [
-    (_C.SURRENDER, re.compile(r"自首|自动投案|主动投案")),
-    (_C.CONFESSION, re.compile(r"坦白|如实(?:供述|交代|供认|交待)")),
-    (
-        _C.PLEA_IN_COURT,
-        re.compile(
-            r"当庭(?:自愿|表示|能)?认罪|庭审(?:过程)?中(?:能|均|亦)?(?:自愿)?认罪|自愿认罪(?!认罚|、认罚)"
-        ),
-    ),
-    (_C.PLEA_LENIENCY, re.compile(r"认罪认罚|认罪、认罚|签字具结|具结书")),
-    (_C.RECIDIVISM, re.compile(r"累犯")),
-    (
-        _C.PRIOR_RECORD,
-        re.compile(
-            r"前科(?!材料|证明|查询|情况|信息)|犯罪记录(?!证明|查询|材料)|刑满释放|毒品再犯|曾因[^。；]{0,40}?判处|(?<!涉嫌)因犯[^。；]{1,30}?罪[^。；]{0,40}?判处"
-        ),
-    ),
-    (_C.FORGIVENESS, re.compile(r"谅解")),
-    (_C.COMPENSATION, re.compile(r"赔偿|达成(?:了)?(?:赔偿|和解|调解)协议")),
-    (
-        _C.RESTITUTION,
-        re.compile(
-            r"退赃|退赔|退缴|退还(?:了)?(?:全部|部分)?(?:赃款|赃物|违法所得|被害人|所骗|所得)|退回(?:了)?(?:全部|部分)?(?:赃款|赃物|违法所得)"
-        ),
-    ),
-    (_C.ATTEMPT, re.compile(r"未遂|未得逞")),
-    (_C.ABANDONMENT, re.compile(r"犯罪中止|中止犯|系中止|属中止|自动放弃犯罪|自动有效地防止")),
-    (_C.ACCESSORY, re.compile(r"(?<!主)(?<!主、)从犯(?!罪)|起(?:次要|辅助)作用")),
-    (_C.COERCED, re.compile(r"胁从")),
-    (
-        _C.MINOR,
-        re.compile(
-            r"(?:犯罪|作案|行为)时[^，,。；;]{0,8}?(?:未成年|(?:已满|不满|未满)(?:十[四六八]|1[468])周岁)"
-            r"|被告人[^，,。；;（(]{1,6}?(?:系|是|为|属)未成年人|未成年人犯罪"
-        ),
-    ),
-    (_C.FIRST_OFFENCE, re.compile(r"初犯|偶犯")),
-    (_C.MERITORIOUS, re.compile(r"立功")),
-]
-_CLAUSE_BREAK_RE = re.compile(r"[，,。；;：:！？\n]")
-_SENTENCE_BREAK_RE = re.compile(r"[。；;！？\n]")
-_PREFIX_NEGATION_RE = re.compile(
-    r"(?:不构成|不属于?|不能认定|不予认定|不应认定|不认定|不成立|不具有|不具备|不符合|不是|不系|并非|没有|无|"
-    r"未能?|尚未|不存在|否认|拒绝|拒不|不予|不能|无法|不应|不宜|不足以)[^，,。；;]{0,8}$"
-)
-_SUFFIX_NEGATION_RE = re.compile(
-    r"^[^，,。；;]{0,12}(?:不能成立|不成立|不予采纳|不予认定|不予支持|不能认定|与事实不符)"
-)
-_REJECTED_SENTENCE_RE = re.compile(
-    r"(?:辩护|辩称|辩解|提出|上诉理由).*(?:不予采纳|不予支持|不能成立|不予认定|与事实不符|于法无据|不符)"
-)
-_CLAIM_RE = re.compile(
-    r"辩护|辩称|辩解|上诉理由|上诉称|诉称|请求|提出|公诉机关认为|检察院认为|公诉人认为|建议"
-)
-_ORDERED_RE = re.compile(r"(?:责令|请求|要求|诉讼请求|应当|应予|判令|追缴|赔偿责任|承担)[^，,。；;]{0,6}$")
-_MINOR_OF_OTHER_RE = re.compile(r"被害人|幼女|儿童|明知|对象|教唆|利用|引诱")
-_TITLE_RE = re.compile(r"《[^《》]{0,80}》")
+# The cue tables and their rules live in indexing/circumstances.py; re-exported here, where the
+# stage (and its callers) have always found them.
 
-
-def _negated(text: str, start: int, end: int, kind: Circumstance) -> bool:
-    """Whether the keyword at text[start:end] is denied, rejected, or (赔偿/退赔) merely ordered."""
-    clause_start = max(
-        (m.end() for m in _CLAUSE_BREAK_RE.finditer(text, max(0, start - 40), start)),
-        default=max(0, start - 40),
-    )
-    prefix = text[clause_start:start]
-    if _PREFIX_NEGATION_RE.search(prefix[-12:]) and kind is not Circumstance.ATTEMPT:
-        return True
-    if kind is Circumstance.ATTEMPT and re.search(
-        r"(?:不构成|不属于?|不是|并非|不系)[^，,。；;]{0,6}$", prefix
-    ):
-        return True
-    if _SUFFIX_NEGATION_RE.match(text[end : end + 30]):
-        return True
-    if kind in (Circumstance.COMPENSATION, Circumstance.RESTITUTION) and _ORDERED_RE.search(prefix):
-        return True
-    sent_start = max(
-        (m.end() for m in _SENTENCE_BREAK_RE.finditer(text, max(0, start - 200), start)),
-        default=max(0, start - 200),
-    )
-    sent_end_m = _SENTENCE_BREAK_RE.search(text, end)
-    sentence = text[sent_start : sent_end_m.start() if sent_end_m else len(text)]
-    if _REJECTED_SENTENCE_RE.search(sentence):
-        return True
-    if kind is Circumstance.MINOR:
-        clause_end_m = _CLAUSE_BREAK_RE.search(text, end)
-        clause = text[clause_start : clause_end_m.start() if clause_end_m else len(text)]
-        if _MINOR_OF_OTHER_RE.search(clause):
-            return True
-    return False
-
-
-def _part_of_surrender(text: str, start: int, end: int) -> bool:
-    """如实供述 in a sentence about 自首/投案 is part of the surrender, not a separate 坦白."""
-    if text[start:end] == "坦白":
-        return False
-    sent_start = max(
-        (m.end() for m in _SENTENCE_BREAK_RE.finditer(text, max(0, start - 200), start)),
-        default=max(0, start - 200),
-    )
-    sent_end_m = _SENTENCE_BREAK_RE.search(text, end)
-    return bool(re.search(r"自首|投案", text[sent_start : sent_end_m.start() if sent_end_m else len(text)]))
-
-
-def _is_claim(text: str, start: int) -> bool:
-    """Whether the mention at ``start`` sits in a party's claim (辩护人提出…, 公诉机关认为…)."""
-    sent_start = max(
-        (m.end() for m in _SENTENCE_BREAK_RE.finditer(text, max(0, start - 200), start)),
-        default=max(0, start - 200),
-    )
-    return bool(_CLAIM_RE.search(text[sent_start:start]))
-
-
-def extract_circumstances(text: str | None) -> list[Circumstance]:
-    """Sentencing circumstances stated (and not denied) in facts and reasoning, in schema order.
-
-    A mention is negative when negated in its clause (不构成自首, 未取得谅解), rejected in its
-    sentence (辩护人提出…自首…不予采纳) or, for 赔偿/退赔, merely ordered (责令退赔). A circumstance
-    counts when the court or the facts state it, or when a party claims it and nothing denies it
-    (a defence claim of 自首 that the court rejects in a later sentence does not count).
-    累犯 implies 前科. 未成年 must concern the defendant, not a victim.
-    """
-    if not text:
-        return []
-    text = _TITLE_RE.sub("《》", text)  # 《关于处理自首和立功…的解释》 names circumstances it does not state
-    found: set[Circumstance] = set()
-    for kind, pattern in _CIRCUMSTANCE_PATTERNS:
-        claimed = denied = stated = False
-        for m in pattern.finditer(text):
-            if kind is Circumstance.CONFESSION and _part_of_surrender(text, m.start(), m.end()):
-                continue
-            if _negated(text, m.start(), m.end(), kind):
-                denied = True
-            elif _is_claim(text, m.start()):
-                claimed = True
-            else:
-                stated = True
-                break
-        if stated or (claimed and not denied):
-            found.add(kind)
-    if Circumstance.RECIDIVISM in found:
-        found.add(Circumstance.PRIOR_RECORD)
-    return [c for c in Circumstance if c in found]
-
-
-def prior_record_in_head(head: str | None) -> bool:
-    """Whether the parties' paragraph states an earlier conviction (曾因犯X罪被判处…, 刑满释放)."""
-    if not head:
-        return False
-    pattern = dict(_CIRCUMSTANCE_PATTERNS)[Circumstance.PRIOR_RECORD]
-    head = _TITLE_RE.sub("《》", head)
-    return any(
-        not _negated(head, m.start(), m.end(), Circumstance.PRIOR_RECORD) for m in pattern.finditer(head)
-    )
+_SENTENCE_BREAK_RE = re.compile(r"[。；;！？\n]")  # quantities read a figure's sentence
 
 
 # --- quantities ---------------------------------------------------------------------------------
