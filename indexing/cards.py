@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 
 from indexing.errors import RecordError
+from indexing.extract import statutory_brackets
+from indexing.law import months_label_type
 from indexing.schema import (
     CaseRecord,
     Circumstance,
@@ -27,6 +29,8 @@ from indexing.schema import (
 _YEAR = re.compile(r"[（(](\d{4})[）)]")
 _PROCEDURE = {"刑初": Procedure.FIRST, "刑终": Procedure.SECOND, "刑再": Procedure.RETRIAL}
 _PROVINCE = re.compile(r"^(.+?(?:省|自治区)|北京市|天津市|上海市|重庆市)")
+
+CHARGE = "交通肇事罪"  # every card is one
 
 
 def _number(raw: RawJudgment, key: str, *, integer: bool = True) -> float | int:
@@ -52,8 +56,9 @@ def card_to_case(raw: RawJudgment) -> CaseRecord:
     prison = _number(raw, "prison_months")
     probation = _number(raw, "probation_months")
     if prison > 0:
+        # the card's 有期徒刑 column holds 拘役 too: below 有期徒刑's six-month minimum it is 拘役 (law table)
         outcome: Outcome | None = Outcome(
-            type=OutcomeType.FIXED_TERM, months=float(prison), probation_months=float(probation) or None
+            type=months_label_type([CHARGE], prison), months=float(prison), probation_months=float(probation) or None
         )
     elif probation > 0:
         outcome = Outcome(type=OutcomeType.DETENTION, months=None, probation_months=float(probation))
@@ -86,7 +91,8 @@ def card_to_case(raw: RawJudgment) -> CaseRecord:
         procedure=procedure,
         defendants=1,
         facts="",
-        charges=["交通肇事罪"],
+        charges=[CHARGE],
+        brackets=statutory_brackets([CHARGE], Quantities(injuries=injuries), circumstances),
         articles=[133],
         outcome=outcome,
         circumstances=circumstances,

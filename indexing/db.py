@@ -180,6 +180,16 @@ for _ddl in (
     event.listen(audit_log, "after_create", DDL(_ddl).execute_if(dialect="postgresql"))
 
 
+def counts_for_sentencing_sql():  # type: ignore[no-untyped-def]
+    """indexing.quality.counts_for_sentencing as a WHERE condition on the cases table."""
+    from sqlalchemy import and_
+
+    from indexing.quality import NOT_FOR_SENTENCING
+
+    return and_(*(cases.c[name].is_(None) if name.endswith("_of") else cases.c[name].is_(False)
+                  for name in NOT_FOR_SENTENCING))
+
+
 def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'leian.db').resolve()}"
 

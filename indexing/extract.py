@@ -18,9 +18,11 @@ import re
 import cn2an
 from pydantic import ValidationError
 
-from indexing.charges import charges_in, normalize_charge, split_charge_names
+from indexing.charges import charges_in, normalize_charge, resolve_charge, split_charge_names
 from indexing.circumstances import extract_circumstances, prior_record_in_head
 from indexing.errors import RecordError
+from indexing.law import lawful_range, months_label_type
+from indexing.law.names import former_names_of
 from indexing.schema import (
     CaseRecord,
     CaseType,
@@ -588,21 +590,52 @@ def _label_list(raw: RawJudgment, key: str) -> list | None:
     return value
 
 
-def _label_charges(raw: RawJudgment) -> list[str]:
+def _label_charges(raw: RawJudgment) -> tuple[list[str], dict[str, str]]:
+    """The labels' charges, canonical, and the former names among them (current -> as written)."""
     for key in ("accusation", "crime", "charges"):
         names = _label_list(raw, key)
         if names is None:
             continue
         out: list[str] = []
+        written: dict[str, str] = {}
         for name in names:
             if not isinstance(name, str):
                 raise RecordError(raw.location, f"labels.{key}", f"charge {name!r} is not text")
             for part in split_charge_names(name):
-                normalized = normalize_charge(part)
-                if normalized and normalized not in out:
-                    out.append(normalized)
-        return out
-    return []
+                current, former = resolve_charge(part)
+                if current and current not in out:
+                    out.append(current)
+                if current and former:
+                    written.setdefault(current, former)
+        return out, written
+    return [], {}
+
+
+def former_names_in(text: str, charges: list[str]) -> dict[str, str]:
+    """Former names of ``charges`` that ``text`` writes (the judgment's own words), current -> former."""
+    found: dict[str, str] = {}
+    for charge in charges:
+        for row in former_names_of(charge):
+            if row.name in text:
+                found.setdefault(charge, row.name)
+    return found
+
+
+def typed_by_law(outcome: Outcome | None, charges: list[str]) -> Outcome | None:
+    """A months-only label's outcome with the penalty type the charges allow (危险驾驶 -> 拘役).
+
+    CAIL's ``imprisonment`` counts 有期徒刑 and 拘役 alike; the law table decides which one a number
+    of months for these charges is (indexing.law.months_label_type).
+    """
+    if outcome is None or outcome.type is not OutcomeType.FIXED_TERM or not outcome.months:
+        return outcome
+    kind = months_label_type(charges, outcome.months)
+    return outcome if kind is outcome.type else outcome.model_copy(update={"type": kind})
+
+
+def statutory_brackets(charges: list[str], quantities: Quantities, circumstances: list[Circumstance]) -> dict[str, list[int]]:
+    """Per charge of the law table, the brackets the stated quantities leave possible."""
+    return lawful_range(charges, quantities, circumstances).by_charge if charges else {}
 
 
 def _label_articles(raw: RawJudgment) -> list[int]:
@@ -692,7 +725,7 @@ def extract(raw: RawJudgment) -> CaseRecord:
     labels = raw.labels
     civil = info.case_type is CaseType.CIVIL or labels.get("case_type") == "civil"
 
-    label_charges = _label_charges(raw)
+    label_charges, label_written = _label_charges(raw)
     label_articles = _label_articles(raw)
     label_outcome = _label_outcome(raw)
 
@@ -702,10 +735,13 @@ def extract(raw: RawJudgment) -> CaseRecord:
             if part and not charges:
                 charges = charges_in(part)
         charges = charges or label_charges or charges_in(_join(head, facts), allow_accusation=True)
+    written = {c: n for c, n in label_written.items() if c in charges}
+    if charges:
+        written = {**former_names_in(_join(head, facts, reasoning, judgment), charges), **written}
     articles = extract_articles(_join(reasoning, judgment)) or label_articles
     if not articles and not civil:
         articles = extract_articles(_join(head, facts))
-    outcome = (parse_outcome(judgment) if judgment and not civil else None) or label_outcome
+    outcome = (parse_outcome(judgment) if judgment and not civil else None) or typed_by_law(label_outcome, charges)
 
     circumstances = extract_circumstances(_join(facts, reasoning)) if not civil else []
     if not civil and Circumstance.PRIOR_RECORD not in circumstances and prior_record_in_head(head):
@@ -715,6 +751,7 @@ def extract(raw: RawJudgment) -> CaseRecord:
     if defendants is None and isinstance(criminals, list) and criminals:
         defendants = len(criminals)
     cause = labels.get("cause") if civil else None
+    quantities = extract_quantities(_join(facts, reasoning)) if not civil else extract_quantities(facts)
     return CaseRecord(
         case_id=make_case_id(raw.source, raw.source_id),
         source=raw.source,
@@ -733,10 +770,12 @@ def extract(raw: RawJudgment) -> CaseRecord:
         reasoning=reasoning,
         judgment=judgment,
         charges=charges,
+        charges_as_written=written,
+        brackets=statutory_brackets(charges, quantities, circumstances),
         articles=articles,
         outcome=outcome,
         circumstances=circumstances,
-        quantities=extract_quantities(_join(facts, reasoning)) if not civil else extract_quantities(facts),
+        quantities=quantities,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from indexing.fusion import Draft, Hit, retrieve
+from indexing.quality import counts_for_sentencing
 from indexing.schema import Outcome
 from indexing.search_index import SearchIndex
 
@@ -18,8 +19,7 @@ NEIGHBOURS = 20
 
 
 def usable_for_sentencing(row: dict) -> bool:
-    flags = row.get("flags") or {}
-    return not (flags.get("overturned") or flags.get("superseded") or flags.get("near_duplicate_of") or flags.get("synthetic"))
+    return counts_for_sentencing(row.get("flags") or {})
 
 
 def months_of(row: dict) -> float | None:

@@ -33,7 +33,18 @@ NEAR_DUP_THRESHOLD = 0.8
 SHINGLE = 5
 NUM_PERM = 64
 
-CARD_SOURCES = {"traffic_card"}  # structured case cards have no text by nature
+CARD_SOURCES = {"traffic_card"}
+
+#: Flags that keep a stored case out of sentencing statistics (the model, the similar cases' sentences,
+#: the corpus statistics): copies, overturned judgments, superseded provisions, synthetic cases. Such
+#: cases stay stored and findable; this is the one place that says which cases count.
+NOT_FOR_SENTENCING = ("duplicate_of", "near_duplicate_of", "overturned", "superseded", "synthetic")
+
+
+def counts_for_sentencing(flags: Flags | dict) -> bool:
+    """Whether a case with these flags (a Flags or its JSON) counts for sentencing statistics."""
+    values = flags if isinstance(flags, dict) else flags.model_dump()
+    return not any(values.get(name) for name in NOT_FOR_SENTENCING)  # structured case cards have no text by nature
 
 
 def normalize_case_number(text: str) -> str:

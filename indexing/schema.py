@@ -154,6 +154,10 @@ class CaseRecord(_Frozen):
     reasoning: str | None = None  # 本院认为 ...
     judgment: str | None = None  # 判决如下 ...
     charges: list[str] = Field(default_factory=list)  # canonical names with 罪
+    # a charge the source named by a former name (非法获取公民个人信息罪 before 修正案（九）): current -> as written
+    charges_as_written: dict[str, str] = Field(default_factory=dict)
+    # per charge, the statutory brackets (indexing.law Bracket.index) its stated facts leave possible
+    brackets: dict[str, list[int]] = Field(default_factory=dict)
     articles: list[int] = Field(default_factory=list)  # 刑法 article numbers cited
     outcome: Outcome | None = None
     circumstances: list[Circumstance] = Field(default_factory=list)

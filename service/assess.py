@@ -14,6 +14,7 @@ from indexing.law import GENERAL_BOUNDS
 from indexing.neighbours import neighbour_hits, neighbour_months
 from indexing.schema import Circumstance, Outcome, OutcomeType
 from indexing.search_index import SearchIndex
+from indexing.sentencing.steps import departure
 from service.explain import EXCERPT_CHARS
 from service.model_batch import batcher_for
 from service.retrieve import prepare_draft
@@ -127,8 +128,15 @@ def assess(
         deviation = dev.model_dump(mode="json", exclude={"expected"})
         if dev.threshold is not None:
             deviation["false_alarm_rate"] = dev.threshold.measured_false_alarm
+    steps = model.steps(record, months)
+    if proposed is not None and deviation is not None:
+        statutory = deviation.get("statutory") or {}
+        deviation["departs_at"] = departure(
+            steps, proposed, outside_statutory=bool(statutory.get("outside")), flagged=deviation["level"] != "none"
+        )
     return {
         "expected": expected.model_dump(mode="json"),
+        "steps": [s.model_dump(mode="json") for s in steps],
         "deviation": deviation,
         "distribution": distribution(months),
         "similar_cases": [

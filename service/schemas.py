@@ -139,6 +139,7 @@ class AssessIn(BaseModel):
 
 class AssessOut(BaseModel):
     expected: dict
+    steps: list[dict] = Field(default_factory=list, description="the guideline's steps: 法定刑幅度 → 量刑起点 → 基准刑 → each circumstance → 宣告刑")
     deviation: dict | None
     distribution: dict
     similar_cases: list[dict]
@@ -173,6 +174,8 @@ class AlertOut(BaseModel):
     level: str
     reasons: list[str]
     threshold: dict | None
+    outside_statutory: bool = False
+    statutory: dict | None = None
     status: str | None
     resolution: str | None
     resolution_note: str | None

@@ -12,18 +12,26 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Float, String, and_, func, select, update
+from sqlalchemy import Connection, Engine, Float, String, and_, func, or_, select, update
 
 from indexing.db import assessments
 
 ALERT_LEVELS = ("warning", "severe")
+#: What makes an assessment an alert: a statistical level of warning or above, or a proposal outside the
+#: statutory range (超出法定刑幅度), which is an alert of its own whatever its level.
+IS_ALERT = or_(assessments.c.level.in_(ALERT_LEVELS), assessments.c.outside_statutory.is_(True))
+
+
+def is_alert(values: dict[str, Any]) -> bool:
+    """:data:`IS_ALERT` for a row about to be stored."""
+    return values["level"] in ALERT_LEVELS or bool(values.get("outside_statutory"))
 
 
 _INSERT_ASSESSMENTS = assessments.insert()  # built once: the write queue runs it in every transaction
 
 
 def assessment_row(values: dict[str, Any]) -> dict:
-    """The stored row of one assessment with a proposal; an open alert when its level is warning or above.
+    """The stored row of one assessment with a proposal; an open alert when :func:`is_alert`.
 
     The service stores it through service.write_queue, which commits it (with the rows of
     concurrent requests) before the API answers, so an alert the API answered with is never lost.
@@ -31,7 +39,7 @@ def assessment_row(values: dict[str, Any]) -> dict:
     return {
         "id": uuid.uuid4().hex,
         "created_at": datetime.now(UTC),
-        "status": "open" if values["level"] in ALERT_LEVELS else None,
+        "status": "open" if is_alert(values) else None,
         **values,
     }
 
@@ -43,9 +51,11 @@ def insert_assessments(conn: Connection, rows: list[dict]) -> None:
 
 def _alert_filters(
     *, court: str | None, charge: str | None, level: str | None, status: str | None,
-    date_from: date | None, date_to: date | None,
+    date_from: date | None, date_to: date | None, statutory: bool | None = None,
 ) -> list:
-    cond = [assessments.c.level.in_(ALERT_LEVELS)]
+    cond = [IS_ALERT]
+    if statutory is not None:
+        cond.append(assessments.c.outside_statutory.is_(statutory))
     if court:
         cond.append(assessments.c.court == court)
     if charge:
@@ -75,7 +85,7 @@ def list_alerts(engine: Engine, *, limit: int, offset: int, **filters: Any) -> t
 def get_alert(engine: Engine, *, alert_id: str) -> dict | None:
     with engine.connect() as conn:
         row = conn.execute(
-            select(assessments).where(and_(assessments.c.id == alert_id, assessments.c.level.in_(ALERT_LEVELS)))
+            select(assessments).where(and_(assessments.c.id == alert_id, IS_ALERT))
         ).mappings().first()
     return dict(row) if row else None
 
@@ -85,7 +95,7 @@ def acknowledge(engine: Engine, *, alert_id: str, resolution: str, note: str | N
     with engine.begin() as conn:
         done = conn.execute(
             update(assessments)
-            .where(and_(assessments.c.id == alert_id, assessments.c.level.in_(ALERT_LEVELS)))
+            .where(and_(assessments.c.id == alert_id, IS_ALERT))
             .values(status="acknowledged", resolution=resolution, resolution_note=note,
                     acknowledged_at=datetime.now(UTC), acknowledged_by=by)
         )
@@ -102,12 +112,12 @@ def deviation_stats(engine: Engine, *, group_by: str, date_from: date | None = N
         "month": func.substr(func.cast(assessments.c.created_at, String), 1, 7),
     }[group_by]
     cond = _alert_filters(court=None, charge=None, level=None, status=None, date_from=date_from, date_to=date_to)[1:]
-    is_alert = assessments.c.level.in_(ALERT_LEVELS)
     query = (
         select(
             key.label("group"),
             func.count().label("assessments"),
-            func.sum(func.cast(is_alert, Float)).label("alerts"),
+            func.sum(func.cast(IS_ALERT, Float)).label("alerts"),
+            func.sum(func.cast(assessments.c.outside_statutory, Float)).label("outside_statutory"),
             func.sum(func.cast(assessments.c.level == "notice", Float)).label("notices"),
             func.sum(func.cast(assessments.c.resolution == "justified", Float)).label("justified"),
             func.sum(func.cast(assessments.c.resolution == "corrected", Float)).label("corrected"),
@@ -128,6 +138,7 @@ def deviation_stats(engine: Engine, *, group_by: str, date_from: date | None = N
             "assessments": n,
             "alerts": alerts,
             "notices": int(r["notices"] or 0),
+            "outside_statutory": int(r["outside_statutory"] or 0),
             "deviation_rate": round(alerts / n, 4) if n else 0.0,
             "justified": int(r["justified"] or 0),
             "corrected": int(r["corrected"] or 0),
@@ -144,15 +155,15 @@ CORPUS_GROUPING = {"charge": "charge", "court": "court", "month": "year"}
 def sentencing_stats(engine: Engine, *, group_by: str, min_cases: int = 5) -> list[dict]:
     """Sentences in the case store per charge, court or year (the corpus's dates are judgment years).
 
-    Flagged cases (duplicates, overturned, superseded, synthetic) are left out, as for the model.
+    The cases that count for sentencing (indexing.quality.counts_for_sentencing), as for the model.
     """
     from statistics import median
 
-    from indexing.db import cases
+    from indexing.db import cases, counts_for_sentencing_sql
+    from indexing.sentencing import TERM_TYPES
 
     query = select(cases.c.charges, cases.c.court, cases.c.year, cases.c.months, cases.c.outcome_type).where(
-        and_(cases.c.duplicate_of.is_(None), cases.c.overturned.is_(False), cases.c.superseded.is_(False),
-             cases.c.synthetic.is_(False), cases.c.outcome_type.is_not(None))
+        counts_for_sentencing_sql(), cases.c.outcome_type.is_not(None)
     )
     groups: dict[str, dict] = {}
     with engine.connect() as conn:
@@ -162,7 +173,7 @@ def sentencing_stats(engine: Engine, *, group_by: str, min_cases: int = 5) -> li
             g = groups.setdefault(key, {"cases": 0, "months": [], "types": {}})
             g["cases"] += 1
             g["types"][outcome_type] = g["types"].get(outcome_type, 0) + 1
-            if outcome_type in ("fixed_term", "detention", "surveillance") and months is not None:
+            if outcome_type in TERM_TYPES and months is not None:
                 g["months"].append(months)
     out = []
     for key, g in sorted(groups.items(), key=lambda kv: -kv[1]["cases"]):

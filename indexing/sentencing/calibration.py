@@ -35,6 +35,14 @@ def _group_split(records: Sequence[CaseRecord], fraction: float, seed: int) -> t
     return np.flatnonzero(~is_cal), np.flatnonzero(is_cal)
 
 
+def _group_folds(records: Sequence[CaseRecord], k: int, seed: int) -> np.ndarray:
+    """A fold number per record for cross-conformal scoring, by case number (co-defendants share a fold)."""
+    keys = [r.case_number or r.case_id for r in records]
+    unique = sorted(set(keys))
+    fold_of_key = dict(zip(unique, (np.random.default_rng(seed).permutation(len(unique)) % k).tolist(), strict=True))
+    return np.array([fold_of_key[key] for key in keys])
+
+
 def _conformal_quantile(scores: np.ndarray, coverage: float, *, allow_max: bool = False) -> float:
     """Split-conformal threshold: the ceil((n+1)c)-th smallest score; inf when n cannot resolve c.
 

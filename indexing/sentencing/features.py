@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from indexing.schema import CaseRecord, Circumstance
+from indexing.sentencing.lawful import FEATURE_NAMES, UNKNOWN, LawContext, law_context
 from indexing.sentencing.outcomes import (
     _QUANTITY_NAMES,
     AGGRAVATING,
@@ -58,7 +59,9 @@ class SentencingConfig:
     # neighbour features, never on the benchmark's held-out part (2 seeds each, MAE in months):
     # 0.3 / squared+ensemble 12.05, 0.2 / ensemble 11.79, 0.3 / absolute 11.85, 0.2 / absolute 11.77.
     # A single absolute-loss booster matches the ensemble and predicts three times faster.
-    calibration_fraction: float = 0.2
+    conformal: str = "cv"  # "cv": cross-conformal over folds, every case fits and calibrates; "split"
+    conformal_folds: int = 5
+    calibration_fraction: float = 0.2  # of the "split" mode
     # ... but at least this many calibration cases (up to half the corpus): a small corpus needs them
     # more than the fit does, since the 99 % level needs 99 cases and every Mondrian group 30
     min_calibration: int = 300
@@ -74,6 +77,7 @@ class SentencingConfig:
     text_model: bool = True  # out-of-fold TF-IDF ridge on the facts as one more feature
     normalized: bool = True  # per-case difficulty sigma(x); False: one sigma (the mean residual) for all
     inner_folds: int = 5  # out-of-fold text/residual predictions and cross-fitted false-alarm rates
+    law: bool = True  # the law's features and bounds (indexing.sentencing.lawful); False only to measure them
     threads: int | None = 1  # OpenMP threads of the boosters; small data on shared cores runs best on 1
 
 
@@ -85,6 +89,7 @@ class _Spec:
     drug_types: list[str]
     attributes: list[str]
     text: bool
+    law: bool = True
     columns: list[int] | None = None  # columns kept (those with any value in the fit part)
 
     def names(self) -> list[str]:
@@ -116,6 +121,7 @@ class _Spec:
             "nb_q75",
             "nb_min",
             "nb_max",
+            *FEATURE_NAMES,
             *(["text_pred"] if self.text else []),
         ]
 
@@ -134,7 +140,9 @@ def _neighbour_stats(months: Sequence[float]) -> list[float]:
     return [float(arr.size), float(med), float(q25), float(q75), float(logs.min()), float(logs.max())]
 
 
-def _base_features(record: CaseRecord, neighbours: Sequence[float], spec: _Spec) -> list[float]:
+def _base_features(
+    record: CaseRecord, neighbours: Sequence[float], spec: _Spec, law: LawContext | None = None
+) -> list[float]:
     q = record.quantities
     charge = main_charge(record)
     row: list[float] = [
@@ -157,6 +165,7 @@ def _base_features(record: CaseRecord, neighbours: Sequence[float], spec: _Spec)
         row.append(float(value) if isinstance(value, int | float | bool) else math.nan)
     row.append(math.log(len(record.facts)) if record.facts else math.nan)
     row += _neighbour_stats(neighbours)
+    row += (law or law_context(record)).features() if spec.law else UNKNOWN.features()
     return row
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from indexing.schema import Outcome, OutcomeType
+from indexing.schema import Circumstance, Outcome, OutcomeType
 from indexing.sentencing.outcomes import DeviationLevel
 
 # --------------------------------------------------------------------------------------------------
@@ -34,6 +34,45 @@ class Threshold(_Frozen):
     raised_to_nest: bool = False
 
 
+class Step(_Frozen):
+    """One step of the guideline's procedure as the model takes an expectation apart (sentencing.steps).
+
+    ``months`` is the model's median after the step; ``change_pct`` a circumstance's adjustment,
+    beside ``guideline_pct``, the range the guideline allows (None where it sets none);
+    ``guideline_months`` the guideline's starting point and ``range_months`` the statutory range.
+    """
+
+    step: str  # bracket / starting_point / baseline / circumstance / expected
+    title: str  # 法定刑幅度 / 量刑起点 / 基准刑 / 自首 … / 宣告刑（预期）
+    text: str
+    months: float | None = None
+    change_months: float | None = None
+    change_pct: float | None = None
+    circumstance: Circumstance | None = None
+    guideline_pct: tuple[float | None, float | None] | None = None
+    within_guideline: bool | None = None
+    guideline_months: tuple[float, float] | None = None
+    range_months: tuple[float, float] | None = None
+    source: str | None = None
+
+
+class Lawful(_Frozen):
+    """What the law permits the case (indexing.sentencing.lawful), as an expectation reports it.
+
+    ``min_months`` is below ``bracket_min_months`` only when a circumstance in ``below_bracket_by``
+    permits 减轻处罚 (刑法第六十三条); ``types`` are the lawful penalty types.
+    """
+
+    articles: list[str]
+    brackets: dict[str, list[int]]
+    types: list[OutcomeType]
+    min_months: float
+    max_months: float
+    bracket_min_months: float
+    below_bracket_by: list[Circumstance]
+    explanation: str
+
+
 class Expected(_Frozen):
     """What similar cases support for one case.
 
@@ -58,6 +97,20 @@ class Expected(_Frozen):
     group: str
     neighbour_median_months: float | None
     n_neighbours: int
+    lawful: Lawful | None = None  # None when no charge of the case is on the law table
+    held_to_law: bool = False  # the model's own median left the lawful range and was held inside it
+
+
+class StatutoryCheck(_Frozen):
+    """A proposal judged against the law alone (sentencing.lawful.statutory_check), apart from the tiers."""
+
+    outside: bool
+    reasons: list[str]
+    articles: list[str]
+    min_months: float
+    max_months: float
+    types: list[OutcomeType]
+    below_bracket_by: list[Circumstance]
 
 
 class Deviation(_Frozen):
@@ -74,3 +127,4 @@ class Deviation(_Frozen):
     ratio_to_median: float | None
     proposed_type_probability: float | None
     reasons: list[str]
+    statutory: StatutoryCheck | None = None

@@ -34,6 +34,7 @@ def alerts(
     charge: Annotated[str | None, Query(max_length=100)] = None,
     level: Annotated[str | None, Query(pattern="^(warning|severe)$")] = None,
     status: Annotated[str | None, Query(pattern="^(open|acknowledged)$")] = None,
+    statutory: Annotated[bool | None, Query(description="true: only proposals outside the statutory range (超出法定刑幅度)")] = None,
     date_from: date | None = None,
     date_to: date | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -41,7 +42,7 @@ def alerts(
 ) -> dict:
     """Deviation alerts, newest first, filtered and paged."""
     rows, total = list_alerts(engine, limit=limit, offset=offset, court=court, charge=charge, level=level,
-                              status=status, date_from=date_from, date_to=date_to)
+                              status=status, statutory=statutory, date_from=date_from, date_to=date_to)
     return {"data": [_out(r) for r in rows], "count": total}
 
 

@@ -11,7 +11,7 @@ from service.deps import ALL_ROLES, IndexDep, require
 from service.keys import Role
 from service.plain_language import expectation_summary
 from service.schemas import AssessIn, AssessOut, ExpectationsIn, ExpectationsOut
-from service.store import ALERT_LEVELS, assessment_row
+from service.store import assessment_row
 
 router = APIRouter(tags=["sentencing"])
 
@@ -33,9 +33,10 @@ async def assess_route(body: AssessIn, index: IndexDep, request: Request) -> dic
             "expected": {k: result["expected"][k] for k in ("outcome_type", "median_months", "range_80", "range_95")},
             "level": dev["level"], "reasons": dev["reasons"], "threshold": dev["threshold"],
             "index_version": result["index_version"],
+            "outside_statutory": bool((dev.get("statutory") or {}).get("outside")), "statutory": dev.get("statutory"),
         })
         await write_with_audit(request, "assessment", row)
-        if dev["level"] in ALERT_LEVELS:
+        if row["status"] == "open":
             result["alert_id"] = row["id"]
     return result
 

@@ -90,15 +90,19 @@ def test_four_times_the_median_warns_with_reasons(cail: dict) -> None:
     model: SentencingModel = cail["model"]
     held, held_nb = cail["held"], cail["held_nb"]
     expected = model.predict_many(held, held_nb)
-    idx = [i for i, e in enumerate(expected) if e.outcome_type == OutcomeType.FIXED_TERM]
-    proposals = [Outcome(type=OutcomeType.FIXED_TERM, months=4 * expected[i].median_months) for i in idx]
+    idx = [i for i, e in enumerate(expected) if e.outcome_type in (OutcomeType.FIXED_TERM, OutcomeType.DETENTION)]
+    proposals = [Outcome(type=expected[i].outcome_type, months=4 * expected[i].median_months) for i in idx]
     devs = model.deviation_many([held[i] for i in idx], [held_nb[i] for i in idx], proposals)
     warned = {DeviationLevel.WARNING, DeviationLevel.SEVERE}
     beyond_95 = [d for d in devs if d.proposed.months > d.expected.range_95[1]]  # type: ignore[index,operator]
     assert len(beyond_95) >= 0.15 * len(devs)
-    assert all(d.level in warned for d in beyond_95)
+    # the shown range is the conformal set inside the law: beyond it lies a warning, or the law's bound
+    assert all(d.level in warned or (d.statutory is not None and d.statutory.outside) for d in beyond_95)
     drunk = [d for i, d in zip(idx, devs, strict=True) if held[i].charges[0] == "危险驾驶罪"]
-    assert len(drunk) >= 8 and sum(d.level in warned for d in drunk) >= 0.75 * len(drunk)
+    # drunk driving's 拘役 is one to six months: four times its median is a warning or leaves the law
+    assert sum(d.expected.outcome_type is OutcomeType.DETENTION for d in drunk) >= 0.9 * len(drunk)
+    flagged = [d.level in warned or (d.statutory is not None and d.statutory.outside) for d in drunk]
+    assert len(drunk) >= 8 and sum(flagged) >= 0.75 * len(drunk)
     assert sum(d.level is not DeviationLevel.NONE for d in devs) >= 0.8 * len(devs)
 
     d = max(devs, key=lambda d: d.score or 0.0)
@@ -119,7 +123,10 @@ def test_death_proposed_for_a_term_case_is_a_type_deviation(cail: dict) -> None:
     assert d.kind == "type" and d.direction == "above"
     assert d.level is DeviationLevel.SEVERE
     assert d.proposed_type_probability is not None and d.proposed_type_probability < 0.05
-    assert "死刑" in d.reasons[0] and "可能性" in d.reasons[0]
+    # 危险驾驶罪 carries 拘役 only: the law's alert comes first, citing the article, then the model's reason
+    assert d.statutory is not None and d.statutory.outside
+    assert d.reasons[0].startswith("超出法定刑幅度") and "刑法第一百三十三条之一" in d.reasons[0]
+    assert "死刑" in d.reasons[1] and "可能性" in d.reasons[1]
 
 
 def test_false_alarms_on_held_out_real_judgments_are_near_nominal(cail: dict) -> None:
