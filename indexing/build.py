@@ -71,6 +71,8 @@ def display_row(record: CaseRecord) -> dict:
         "case_number": record.case_number,
         "procedure": record.procedure.value if record.procedure else None,
         "charges": record.charges,
+        "charges_as_written": record.charges_as_written,
+        "brackets": record.brackets,
         "articles": record.articles,
         "outcome": record.outcome.model_dump(mode="json") if record.outcome else None,
         "circumstances": [c.value for c in record.circumstances],

@@ -11,6 +11,7 @@ import numpy as np
 
 from indexing.errors import ArtifactError, RecordError
 from indexing.law import GENERAL_BOUNDS
+from indexing.law.statute import article_label
 from indexing.neighbours import neighbour_hits, neighbour_months
 from indexing.schema import Circumstance, Outcome, OutcomeType
 from indexing.search_index import SearchIndex
@@ -24,7 +25,7 @@ SHOWN_CASES = 10
 
 def _bounds_text(kind: OutcomeType) -> str:
     bound = GENERAL_BOUNDS.terms[kind]
-    return f"{bound.words}（刑法第{bound.article}条），{bound.combined_words}（刑法第{bound.combined_article}条）"
+    return f"{bound.words}（刑法{article_label(bound.article)}），{bound.combined_words}（刑法{article_label(bound.combined_article)}）"
 
 
 def parse_proposed(proposed: dict) -> Outcome:
@@ -58,20 +59,20 @@ def parse_proposed(proposed: dict) -> Outcome:
         eligible = {OutcomeType(e["type"]): e["max_months"] for e in rules.eligible}
         if kind not in eligible:
             raise RecordError("request", "proposed.probation_months",
-                              f"{kind.value} cannot be suspended (刑法第{rules.article}条：{rules.words})")
+                              f"{kind.value} cannot be suspended (刑法{article_label(rules.article)}：{rules.words})")
         if months > eligible[kind]:
             raise RecordError("request", "proposed.probation_months",
                               f"only {GENERAL_BOUNDS.name(kind)} of up to {eligible[kind]} months can be suspended "
-                              f"(刑法第{rules.article}条：{rules.words})")
+                              f"(刑法{article_label(rules.article)}：{rules.words})")
         term = rules.term(kind)
         assert term is not None
         if not term.min_months <= probation <= term.max_months:
             raise RecordError("request", "proposed.probation_months",
                               f"probation for {kind.value} must be {term.min_months}–{term.max_months} months "
-                              f"(刑法第{rules.terms_article}条：{term.words})")
+                              f"(刑法{article_label(rules.terms_article)}：{term.words})")
         if term.not_less_than_term and probation < (months or 0):
             raise RecordError("request", "proposed.probation_months",
-                              f"probation may not be shorter than the term (刑法第{rules.terms_article}条：{term.words})")
+                              f"probation may not be shorter than the term (刑法{article_label(rules.terms_article)}：{term.words})")
     fine = proposed.get("fine")
     return Outcome(type=kind, months=float(months) if kind in GENERAL_BOUNDS.terms else None,
                    probation_months=float(probation) if probation else None,
@@ -150,6 +151,7 @@ def assess(
         "draft": {
             "charges": record.charges,
             "charges_source": "given" if draft.charges_given else "extracted",
+            "charges_as_written": record.charges_as_written,
             "circumstances": [c.value for c in record.circumstances],
             "quantities": record.quantities.model_dump(mode="json"),
         },

@@ -77,6 +77,7 @@ class SearchHit(BaseModel):
 class DraftSummary(BaseModel):
     charges: list[str]
     charges_source: str  # "given" or "extracted"
+    charges_as_written: dict[str, str] = Field(default_factory=dict, description="current name -> the former name given (e.g. 非法获取公民个人信息罪)")
     articles: list[int]
     circumstances: list[str]
     quantities: dict

@@ -183,7 +183,7 @@ def statutory_check(
             reasons.append(f"超出法定刑幅度：依{where}，本案刑期最低{months_zh(law.min_months)}{floor}，拟判{months_zh(proposed.months)}")
     if proposed.probation and Circumstance.RECIDIVISM in circumstances:
         rules = GENERAL_BOUNDS.probation
-        reasons.append(f"不得适用缓刑：刑法第{rules.excluded_article}条：{rules.excluded_words}")
+        reasons.append(f"不得适用缓刑：刑法{article_label(rules.excluded_article)}：{rules.excluded_words}")
     return StatutoryCheck(
         outside=bool(reasons), reasons=reasons, articles=law.lawful.articles if law.lawful else [],
         min_months=law.min_months, max_months=law.max_months, types=[t for t in OutcomeType if t in law.types],

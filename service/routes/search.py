@@ -52,6 +52,7 @@ def _search(body: SearchIn, index: SearchIndex) -> dict:
         "draft": DraftSummary(
             charges=rec.charges,
             charges_source="given" if draft.charges_given else "extracted",
+            charges_as_written=rec.charges_as_written,
             articles=rec.articles,
             circumstances=[c.value for c in rec.circumstances],
             quantities=rec.quantities.model_dump(mode="json"),

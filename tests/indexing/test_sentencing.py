@@ -203,3 +203,50 @@ def test_odd_inputs_do_not_break_it(cail: dict) -> None:
     assert d.kind == "not_comparable" and d.level is DeviationLevel.NONE
     with pytest.raises(ValueError, match="neighbour lists"):
         SentencingModel.fit(cail["train"][:50], cail["train_nb"][:49])
+
+
+def test_no_expectation_leaves_the_law(cail: dict) -> None:
+    """Over every sample case: no forbidden type has probability, no range leaves the lawful term range."""
+    from indexing.sentencing.lawful import law_context
+
+    model: SentencingModel = cail["model"]
+    records = cail["train"] + cail["held"]
+    held_to_law = 0
+    for record, e in zip(records, model.predict_many(records, cail["train_nb"] + cail["held_nb"]), strict=True):
+        law = law_context(record)
+        assert all(p == 0.0 for t, p in e.type_probabilities.items() if OutcomeType(t) not in law.types)
+        for r in (e.range_50, e.range_80, e.range_95):
+            if r is not None:
+                assert law.min_months <= r[0] <= r[1] <= law.max_months
+        assert law.min_months <= e.term_median_months <= law.max_months
+        if e.lawful is not None and law.min_months < law.bracket_min_months:
+            assert e.lawful.below_bracket_by  # below the brackets only with a circumstance permitting 减轻
+        held_to_law += e.held_to_law
+    assert held_to_law > 0  # the bounds do act on the sample (drug weights, 危险驾驶 …)
+
+
+def test_the_guideline_steps_multiply_out_to_the_expectation(cail: dict) -> None:
+    from indexing.law import circumstance_rule
+
+    model: SentencingModel = cail["model"]
+    held, held_nb = cail["held"], cail["held_nb"]
+    seen_circumstance = False
+    for record, nb in list(zip(held, held_nb, strict=True))[:80]:
+        e = model.predict(record, nb)
+        steps = model.steps(record, nb)
+        names = [s.step for s in steps]
+        assert names[-1] == "expected" and "baseline" in names
+        if e.lawful is not None:
+            assert names[:2] == ["bracket", "starting_point"] and steps[0].source and "刑法" in steps[0].source
+        assert abs(steps[-1].months - e.term_median_months) < 1e-6  # type: ignore[operator]
+        baseline = next(s for s in steps if s.step == "baseline")
+        product = baseline.months
+        for s in steps:
+            if s.step == "circumstance":
+                seen_circumstance = True
+                product *= 1 + s.change_pct / 100  # type: ignore[operator]
+                rule = circumstance_rule(s.circumstance)  # type: ignore[arg-type]
+                # the model's effects have the guideline's sign (monotone constraints)
+                assert (s.change_pct <= 1e-6) if rule.direction == "mitigating" else (s.change_pct >= -1e-6)  # type: ignore[operator]
+        assert abs(product - steps[-1].months) < 1e-6 * max(1.0, product)  # type: ignore[operator]
+    assert seen_circumstance

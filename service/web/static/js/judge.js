@@ -72,6 +72,53 @@ function deviationBlock(dev, alertId) {
       : null);
 }
 
+function pct(x) {
+  if (x === null || x === undefined) return "—";
+  return `${x > 0 ? "+" : ""}${Math.round(x)}%`;
+}
+
+function guidelinePct(range) {
+  if (!range || (range[0] === null && range[1] === null)) return "指导意见未规定比例";
+  const [lo, hi] = range;
+  return `指导意见 ${lo === null ? "?" : pct(lo)} 至 ${hi === null ? "?" : pct(hi)}`;
+}
+
+/** The guideline's steps: bracket, starting point, baseline, each circumstance, the expected sentence. */
+function formerNames(draft) {
+  const w = draft.charges_as_written || {};
+  const names = Object.entries(w);
+  if (!names.length) return null;
+  return el("p", { class: "muted" }, names.map(([cur, old]) => `“${old}”现称“${cur}”`).join("；"));
+}
+
+function stepsBlock(steps, departsAt) {
+  if (!steps || !steps.length) return null;
+  const rows = steps.map((s) => {
+    const figure = s.step === "bracket" ? range(s.range_months)
+      : s.step === "circumstance" ? `${pct(s.change_pct)}（${guidelinePct(s.guideline_pct)}）`
+        : s.months !== null && s.months !== undefined ? months(s.months) : "—";
+    const departs = departsAt && departsAt.step === s.step;
+    return el("tr", { class: [s.within_guideline === false ? "outside-guideline" : "", departs ? "departs" : ""].join(" ").trim(),
+      "data-step": s.step },
+      el("th", { scope: "row" }, s.title),
+      el("td", { class: "step-figure" }, figure),
+      el("td", {}, s.text, s.source ? el("span", { class: "muted source" }, `（${s.source}）`) : null));
+  });
+  return el("details", { class: "steps", open: true, "data-testid": "steps" },
+    el("summary", {}, "量刑步骤（法定刑幅度 → 量刑起点 → 基准刑 → 情节调节 → 宣告刑）"),
+    el("table", { class: "steps-table" },
+      el("thead", {}, el("tr", {}, el("th", {}, "步骤"), el("th", {}, "数值"), el("th", {}, "说明"))),
+      el("tbody", {}, ...rows)),
+    departsAt ? el("p", { class: "departs-note", "data-testid": "departs-at" }, `拟判刑罚在“${departsAt.title}”一步偏离：${departsAt.text}`) : null);
+}
+
+function statutoryBlock(dev) {
+  const st = dev && dev.statutory;
+  if (!st || !st.outside) return null;
+  return el("div", { class: "statutory-alert", role: "alert", "data-testid": "statutory" },
+    el("strong", {}, "超出法定刑幅度"), el("ul", {}, ...st.reasons.map((r) => el("li", {}, r))));
+}
+
 function legend(withProposal) {
   return el("ul", { class: "legend", "aria-label": "图例" },
     el("li", {}, el("span", { class: "swatch bar" }), "类似案件数"),
@@ -122,7 +169,10 @@ async function analyse(picker) {
     blocks.push(el("section", { class: "card", "aria-labelledby": "judge-sentencing-h" },
       el("h3", { id: "judge-sentencing-h" }, "量刑评估"),
       el("p", { class: "muted" }, `识别到的罪名：${a.draft.charges.join("、") || "未识别"}（${a.draft.charges_source === "given" ? "按您选择" : "从文书中识别"}）；量刑情节：${a.draft.circumstances.join("、") || "未识别到"}`),
+      formerNames(a.draft),
+      statutoryBlock(a.deviation),
       deviationBlock(a.deviation, a.alert_id),
+      stepsBlock(a.steps, a.deviation ? a.deviation.departs_at : null),
       sentencingBlock(a, m)));
   } else {
     blocks.push(el("p", { class: "status error", role: "alert" }, `量刑评估未完成：${assess.reason.message}`));
