@@ -553,3 +553,25 @@ def test_normalize_digits_matches_its_definition_on_real_facts_and_edge_texts() 
     for text in texts:
         assert normalize_digits(text) == _normalize_digits_by_definition(text), text
     assert normalize_digits("１２３，４５６．７８元") == "123456.78元"
+
+
+def test_months_only_labels_get_the_type_the_charge_allows() -> None:
+    """CAIL gives months without the type: 危险驾驶罪 is 拘役 only (刑法第一百三十三条之一), and a term
+    under six months is never 有期徒刑 (刑法第四十五条); each case records its possible brackets."""
+    from indexing.parse import parse_file
+
+    records = [extract(r) for r in parse_file(ROOT / "data_samples" / "cail_sample.jsonl") if isinstance(r, RawJudgment)]
+    drunk = [r for r in records if r.charges == ["危险驾驶罪"] and r.outcome and r.outcome.months]
+    assert len(drunk) >= 20 and all(r.outcome.type is OutcomeType.DETENTION for r in drunk)  # type: ignore[union-attr]
+    assert all(r.brackets == {"危险驾驶罪": [0]} for r in drunk)
+    short = [r for r in records if r.outcome and r.outcome.months and r.outcome.months < 6]
+    assert short and all(r.outcome.type is not OutcomeType.FIXED_TERM for r in short)  # type: ignore[union-attr]
+    assert sum(bool(r.brackets) for r in records) >= 0.95 * len(records)
+
+
+def test_a_former_charge_name_is_kept_on_the_record() -> None:
+    raw = RawJudgment(source="cail2018", source_id="former", location="t", facts="被告人张某非法获取公民个人信息五千余条，出售获利三千元。",
+                      labels={"accusation": ["非法获取公民个人信息"], "term_of_imprisonment": {"imprisonment": 8}})
+    record = extract(raw)
+    assert record.charges == ["侵犯公民个人信息罪"]
+    assert record.charges_as_written == {"侵犯公民个人信息罪": "非法获取公民个人信息罪"}

@@ -24,8 +24,10 @@ def drunk(client: httpx.Client) -> dict:
 def test_assess_without_proposal_gives_expected_range(drunk: dict) -> None:
     exp = drunk["expected"]
     assert drunk["draft"]["charges"] == ["危险驾驶罪"]
-    assert exp["outcome_type"] in ("detention", "fixed_term")
-    assert exp["median_months"] is not None and 0 < exp["median_months"] <= 12
+    assert exp["outcome_type"] == "detention"  # 刑法第一百三十三条之一: 拘役 only
+    assert exp["median_months"] is not None and 0 < exp["median_months"] <= 6
+    assert exp["type_probabilities"].get("fixed_term", 0.0) == 0.0
+    assert exp["lawful"]["articles"] == ["133之一"] and exp["lawful"]["max_months"] == 6
     lo80, hi80 = exp["range_80"]
     lo95, hi95 = exp["range_95"]
     assert lo95 <= lo80 <= exp["median_months"] <= hi80 <= hi95
@@ -52,8 +54,12 @@ def test_outlier_proposal_raises_a_stored_alert_that_a_manager_acknowledges(clie
     dev = data["deviation"]
     assert dev["level"] in ("warning", "severe"), dev
     assert dev["reasons"] and dev["false_alarm_rate"] is not None
+    # 有期徒刑 for drunk driving also leaves the statutory range: an alert of its own, citing the article
+    assert dev["statutory"]["outside"] and "刑法第一百三十三条之一" in dev["statutory"]["reasons"][0]
+    assert dev["departs_at"]["step"] == "bracket"
     alert_id = data["alert_id"]
     assert alert_id
+    assert client.get("/v1/alerts", params={"court": "测试法院乙", "statutory": "true"}).json()["count"] == 1
 
     listed = client.get("/v1/alerts", params={"court": "测试法院乙"}).json()
     assert listed["count"] == 1 and listed["data"][0]["id"] == alert_id
@@ -113,3 +119,30 @@ def test_expectations_for_litigants_are_plain_and_anonymized(client: httpx.Clien
     first = data["similar_cases"][0]  # its id opens the whole anonymized facts, as from a search
     case = client.get(f"/v1/cases/{first['case_id']}")
     assert case.status_code == 200 and case.json()["facts"].startswith(first["facts_excerpt"])
+
+
+def test_the_guideline_steps_explain_the_expectation(drunk: dict) -> None:
+    steps = drunk["steps"]
+    assert [s["step"] for s in steps][:3] == ["bracket", "starting_point", "baseline"] and steps[-1]["step"] == "expected"
+    assert steps[0]["range_months"] == [1, 6] and "刑法第一百三十三条之一" in steps[0]["source"]
+    assert abs(steps[-1]["months"] - drunk["expected"]["term_median_months"]) < 1e-6
+    for s in steps:
+        if s["step"] == "circumstance":
+            assert s["text"].startswith(s["title"]) and s["change_pct"] is not None and len(s["guideline_pct"]) == 2
+
+
+def test_a_lawful_proposal_beside_similar_cases_raises_no_statutory_alert(client: httpx.Client, drunk: dict) -> None:
+    body = {"text": lecard_fact("危险驾驶罪"), "charges": ["危险驾驶"], "proposed": {"type": "detention", "months": 6},
+            "court": "测试法院丙"}
+    dev = client.post("/v1/assess", json=body).json()["deviation"]
+    assert dev["statutory"]["outside"] is False and not dev["statutory"]["reasons"]
+
+
+def test_a_former_charge_name_is_answered_with_the_current_one(client: httpx.Client) -> None:
+    text = "被告人张某通过网络购买、非法获取公民个人信息共计五千余条，并出售给他人，获利人民币三千元。"
+    for path in ("/v1/search", "/v1/assess"):
+        resp = client.post(path, json={"text": text, "charges": ["非法获取公民个人信息罪"]})
+        assert resp.status_code == 200, resp.text
+        draft = resp.json()["draft"]
+        assert draft["charges"] == ["侵犯公民个人信息罪"]
+        assert draft["charges_as_written"] == {"侵犯公民个人信息罪": "非法获取公民个人信息罪"}
