@@ -5,7 +5,8 @@ labelled by reading; how they were drawn and the labelling rules are in that fol
 each split and each of the 16 circumstances the report counts true positives, false positives and
 false negatives over texts and gives precision, recall and F1 (None where undefined: no predictions
 or no gold positives), plus micro averages over all circumstances and over the ten that the
-sentencing guideline adjusts most (:data:`NAMED`).
+sentencing guideline adjusts most (:data:`NAMED`). A ``minor_fresh`` section measures 未成年 alone on
+``minor_fresh.jsonl``, a held-out set drawn later from texts nothing was tuned on.
 
 ``--extract-file`` measures another copy of ``indexing/extract.py`` (e.g. the one before a change:
 ``git show <commit>:indexing/extract.py > /tmp/old_extract.py``), so a before/after pair is measured
@@ -36,6 +37,8 @@ from indexing.schema import Circumstance
 REPO = Path(__file__).resolve().parents[1]
 GOLD_DIR = REPO / "tests" / "indexing" / "circumstances_gold"
 SPLITS = ("dev", "test")
+#: A held-out set for 未成年 alone, drawn after the gold set by ``evaluation.minor_fresh_sample``.
+MINOR_FRESH = GOLD_DIR / "minor_fresh.jsonl"
 #: The circumstances the gold test must hold at precision and recall >= 0.9.
 NAMED: tuple[Circumstance, ...] = (
     Circumstance.SURRENDER,
@@ -128,6 +131,33 @@ def load_gold(split: str, gold_dir: Path = GOLD_DIR) -> list[GoldText]:
     return out
 
 
+def load_minor_fresh(path: Path = MINOR_FRESH) -> list[GoldText]:
+    """The fresh 未成年 held-out set: texts labelled for 未成年 only (every other label is unknown)."""
+    out: list[GoldText] = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                out.append(
+                    GoldText(
+                        draw=r["draw"],
+                        source=r["source"],
+                        source_id=r["source_id"],
+                        split="minor_fresh",
+                        text=r["text"],
+                        labels=frozenset(Circumstance(c) for c in r["labels"]),
+                        evidence=r["evidence"],
+                    )
+                )
+    return out
+
+
+def minor_fresh_counts(extractor: Extractor, path: Path = MINOR_FRESH) -> Counts:
+    """未成年 on the fresh held-out set (measured only, never tuned on)."""
+    fresh = load_minor_fresh(path)
+    return score(fresh, predict(extractor, fresh))[Circumstance.MINOR]
+
+
 def load_extractor(extract_file: Path | None) -> Extractor:
     """``extract_circumstances`` of the package, or of another copy of extract.py (for a 'before')."""
     if extract_file is None:
@@ -197,6 +227,12 @@ def run(extractor: Extractor, gold_dir: Path = GOLD_DIR) -> dict[str, Any]:
             "micro_named": _micro(counts, NAMED),
             "named_min_precision": min((p for p in named_p if p is not None), default=None),
             "named_min_recall": min((r for r in named_r if r is not None), default=None),
+        }
+    if MINOR_FRESH.exists() and gold_dir == GOLD_DIR:
+        result["minor_fresh"] = {
+            "what": "未成年 only, on texts nothing was tuned on (minor_fresh.jsonl; gold README, 'Fresh 未成年 set')",
+            "texts": len(load_minor_fresh()),
+            "未成年": minor_fresh_counts(extractor).as_dict(),
         }
     return result
 
