@@ -209,6 +209,13 @@ def headline(figures: dict) -> dict[str, dict[str, Any]]:
         for tier in TIERS:
             rate = _get(r, ("false_alarm", "all", tier, "rate"))
             add(f"sentencing.{suite}.false_alarm_{tier}_pct", None if rate is None else 100 * rate, 1.5, LOWER)
+        # the law is a bound, not a figure to trade: any expectation outside it, or any circumstance
+        # adjusted against the guideline's sign, fails the gate
+        unlawful = _get(r, ("law", "unlawful_whole_sample")) or _get(r, ("law", "unlawful"))
+        if unlawful is not None:
+            add(f"sentencing.{suite}.unlawful_expectations",
+                unlawful["forbidden_type"] + unlawful["outside_range_without_mitigation"], 0, LOWER)
+        add(f"sentencing.{suite}.guideline_sign_violations", _get(r, ("law", "guideline_sign_violations")), 0, LOWER)
     return out
 
 

@@ -63,6 +63,7 @@ from indexing.sentencing import (
     outcome_months,
     regime,
 )
+from indexing.sentencing.lawful import law_context
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 CAIL_DIR = Path("cail2018_sample")
@@ -367,6 +368,8 @@ def evaluate(
             "share_lower_below_2": float(np.mean(down < 2)),
         }
 
+    law = law_figures(model, test, test_nb, expected, real)
+
     probation: dict[str, Any] | None = None
     labelled = [i for i, r in enumerate(test) if r.outcome and r.outcome.type in TERM_TYPES and expected[i].probation_probability is not None]
     if labelled:
@@ -385,8 +388,77 @@ def evaluate(
         "false_alarm": false_alarm,
         "detection": detection,
         "probation": probation,
+        "law": law,
         "model": model.summary()["info"],
     }
+
+
+def unlawful_count(model: SentencingModel, records: Sequence[CaseRecord], expected: Sequence[Expected]) -> dict[str, int]:
+    """Expectations that leave the law: a forbidden type with probability, or a range or median outside
+    the lawful term range without a circumstance that permits 减轻处罚 (the target is 0)."""
+    types = ranges = 0
+    for record, e in zip(records, expected, strict=True):
+        law = law_context(record)
+        types += any(p > 0 for t, p in e.type_probabilities.items() if OutcomeType(t) not in law.types)
+        bounds = [b for r in (e.range_50, e.range_80, e.range_95) if r is not None for b in r] + [e.term_median_months]
+        floor = law.min_months if law.below_bracket_by else law.bracket_min_months
+        ranges += any(b < floor - 1e-9 or b > law.max_months + 1e-9 for b in bounds)
+    return {"n": len(records), "forbidden_type": types, "outside_range_without_mitigation": ranges}
+
+
+def _whole_sample_unlawful(
+    model: SentencingModel, train: Sequence[CaseRecord], train_nb: Sequence[Sequence[float]], test_counts: dict[str, int]
+) -> dict[str, int]:
+    """:func:`unlawful_count` over the corpus part too, added to the held-out part's: the whole sample."""
+    train_counts = unlawful_count(model, train, model.predict_many(train, train_nb))
+    return {k: train_counts[k] + test_counts[k] for k in train_counts}
+
+
+def law_figures(
+    model: SentencingModel,
+    test: Sequence[CaseRecord],
+    test_nb: Sequence[Sequence[float]],
+    expected: Sequence[Expected],
+    real: Sequence[Any],
+) -> dict[str, Any]:
+    """What the law does to the assessments of one suite's held-out cases.
+
+    - ``unlawful``: expectations outside the law (see :func:`unlawful_count`);
+    - ``held_to_law_share``: medians the law held inside the lawful range;
+    - ``statutory_alerts_on_real``: real judgments the law table's reading of their facts calls outside
+      the statutory range (a misread quantity, a circumstance the text does not state, or a lawful
+      judgment the reading gets wrong: false statutory alarms);
+    - ``guideline_signs``: per circumstance, the model's adjustment in the guideline's steps
+      (sentencing.steps) over the cases that have it, beside the guideline's range, with the count of
+      adjustments against the guideline's sign (the target is 0).
+    """
+    from indexing.law import circumstance_rule
+
+    out: dict[str, Any] = {"unlawful": unlawful_count(model, test, expected)}
+    out["held_to_law_share"] = float(np.mean([e.held_to_law for e in expected])) if expected else math.nan
+    flagged = [d.statutory is not None and d.statutory.outside for d in real]
+    out["statutory_alerts_on_real"] = {"n": len(real), "rate": float(np.mean(flagged)) if flagged else math.nan}
+    changes: dict[str, list[float]] = defaultdict(list)
+    for record, nb in zip(test, test_nb, strict=True):
+        if record.circumstances:
+            for step in model.steps(record, nb):
+                if step.step == "circumstance" and step.circumstance is not None:
+                    changes[step.circumstance.value].append(float(step.change_pct or 0.0))
+    signs: dict[str, Any] = {}
+    for name, values in sorted(changes.items(), key=lambda kv: -len(kv[1])):
+        rule = circumstance_rule(name)
+        arr = np.array(values)
+        against = int((arr > 1e-6).sum() if rule.direction == "mitigating" else (arr < -1e-6).sum())
+        lo = rule.min_pct if rule.min_pct is not None else -100.0
+        hi = rule.max_pct if rule.max_pct is not None else math.inf
+        signs[name] = {
+            "n": len(values), "direction": rule.direction, "median_pct": float(np.median(arr)),
+            "mean_pct": float(arr.mean()), "guideline_pct": [rule.min_pct, rule.max_pct],
+            "against_sign": against, "within_guideline_share": float(np.mean((arr >= lo - 0.5) & (arr <= hi + 0.5))),
+        }
+    out["guideline_signs"] = signs
+    out["guideline_sign_violations"] = sum(v["against_sign"] for v in signs.values())
+    return out
 
 
 def _auc(p: np.ndarray, t: np.ndarray) -> float:
@@ -433,6 +505,7 @@ def run_cail(data_dir: Path, config: SentencingConfig, work: Path, epochs: int |
         test_nb.append(neighbour_months([index.rows[h.row] for h in neighbour_hits(draft, index)]))
         drafts.append(draft.record.model_copy(update={"outcome": labelled.outcome}))
     out = evaluate(model, records, drafts, test_nb)
+    out["law"]["unlawful_whole_sample"] = _whole_sample_unlawful(model, records, train_nb, out["law"]["unlawful"])
     out["seconds"] = {"load_and_build": t1 - t0, "fit": t2 - t1, "evaluate": time.perf_counter() - t2}
     out["n_train"] = len(records)
     out["neighbours"] = "the service's hybrid similar cases (indexing.neighbours), charges given"
@@ -454,6 +527,7 @@ def run_traffic(data_dir: Path, k: int, config: SentencingConfig) -> dict[str, A
         "deaths": [f"{min(r.quantities.injuries.deaths, 2)}{'+' if r.quantities.injuries.deaths >= 2 else ''} deaths" for r in test_kept],
     }
     out = evaluate(model, train, test_kept, [nb for _, nb in kept], strata=strata)
+    out["law"]["unlawful_whole_sample"] = _whole_sample_unlawful(model, train, train_nb, out["law"]["unlawful"])
     out["seconds"] = {"load_and_neighbours": t1 - t0, "fit": t2 - t1, "evaluate": time.perf_counter() - t2}
     out["n_train"] = len(train)
     out["rejected_cards"] = rejected
@@ -473,7 +547,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines = []
     for suite, r in report["suites"].items():
         lines.append(f"== {suite}: {r['n_train']} train / {r['n_test']} test ({r['n_custodial']} custodial)")
-        lines.append(f"  MAE months (custodial)        {r['mae_months']:7.2f}   (target <= 11)")
+        lines.append(f"  MAE months (custodial)        {r['mae_months']:7.2f}   (target <= 10)")
         lines.append(f"  per-charge median baseline    {r['per_charge_median_mae_months']:7.2f}")
         lines.append(f"  neighbour-median baseline     {r['neighbour_median_mae_months']:7.2f}")
         lines.append(f"  CAIL2018 log-distance score   {r['cail_log_score']:7.3f}")
@@ -517,6 +591,17 @@ def format_report(report: dict[str, Any]) -> str:
                 f"  80% range reaches x{rr['upper_factor_median']:.2f} above / ÷{rr['lower_factor_median']:.2f} below the median"
                 f" (median case); narrower than x2 above in {_pct(rr['share_upper_below_2'])}, below in {_pct(rr['share_lower_below_2'])}"
             )
+        if r.get("law"):
+            law = r["law"]
+            u = law.get("unlawful_whole_sample") or law["unlawful"]
+            lines.append(
+                f"  law: {u['forbidden_type']} forbidden types, {u['outside_range_without_mitigation']} ranges outside the"
+                f" law of {u['n']} assessments; medians held to the law {_pct(law['held_to_law_share'])};"
+                f" statutory alerts on real judgments {_pct(law['statutory_alerts_on_real']['rate'])}"
+            )
+            signs = ", ".join(f"{c} {v['median_pct']:+.0f}% (n={v['n']}, {_pct(v['within_guideline_share'])} in range)"
+                              for c, v in law["guideline_signs"].items())
+            lines.append(f"  guideline steps, median adjustment: {signs}; against the sign: {law['guideline_sign_violations']}")
         if r.get("probation"):
             p = r["probation"]
             lines.append(f"  probation: n={p['n']} base rate {_pct(p['base_rate'])} Brier {p['brier']:.3f} AUC {p['auc']:.3f}")

@@ -65,8 +65,10 @@ _CUES: tuple[tuple[Circumstance, str], ...] = (
     (_C.COERCED, r"胁从"),
     (
         _C.MINOR,
-        rf"(?:犯罪|作案|行为)时{_N}{{0,8}}?(?:未成年|(?:已满(?:十[四六]|1[46])周岁)?(?:不满|未满)(?:十八|18)周岁)"
-        rf"|被告人[^，,。；;！？\n（(]{{1,8}}?(?:系|是|为|属)未成年人|(?<!侵害)(?<!性侵)未成年人犯罪",
+        rf"(?:犯罪|作案|行为|案发)时{_N}{{0,8}}?(?:未成年|(?:已满(?:十[四六]|1[46])周岁)?(?:不满|未满)(?:十八|18)周岁"
+        rf"|(?:只有|年仅|仅|才)(?:十[四五六七]|1[4-7])周?岁)"
+        rf"|被告人[^，,。；;！？\n（(]{{1,8}}?(?:系|是|为|属)未成年人|(?<!侵害)(?<!性侵)未成年人犯罪"
+        rf"|被告人[^，,。；;！？\n（(]{{1,8}}?(?:出生于|生于){_N}{{1,16}}?[，,](?:系|是|为|属)未成年人",
     ),
     (_C.FIRST_OFFENCE, r"初犯|偶犯|初次犯罪"),
     (_C.FIRST_OFFENCE, r"无(?:任何)?(?:违法)?(?:犯罪)?(?:前科|犯罪记录)|没有(?:违法)?(?:犯罪)?前科|无不良习惯及违法犯罪记录"),
@@ -290,6 +292,10 @@ def _third_chars(text: str, name: str) -> set[str]:
     return found if len(found) >= 2 else set()
 
 
+_VICTIM_SUBJECT_RE = re.compile(r"被害人|被害单位|证人|同案人|同伙")
+_DEFENDANT_SUBJECT_RE = re.compile(r"被告人|上诉人|原审被告人")
+
+
 def _about_first(t: _Text, m: re.Match[str], kind: Circumstance) -> bool:
     """Whether the mention concerns the first defendant (always so when one defendant is named)."""
     sent_start, sent_end = t.sentence(m.start())
@@ -434,7 +440,18 @@ def _mentions(t: _Text) -> tuple[list[_Mention], list[_Mention]]:
     terms = _terms()
     for kind, pattern in _compiled():
         for m in pattern.finditer(t.text):
-            if kind is not _C.MINOR and not _about_first(t, m, kind):
+            if kind is _C.MINOR:
+                # 被告人X系未成年人 names its subject inside the match: it must be the first defendant
+                named = [n for n in t.names if n in m.group(0)]
+                if named and t.names and t.names[0] not in named:
+                    continue
+                # 被害人…出生于…，案发时未满十八周岁: the sentence's last subject before it is not a defendant
+                sent_start, _ = t.sentence(m.start())
+                prefix = t.text[sent_start : m.start()]
+                victim = max((x.end() for x in _VICTIM_SUBJECT_RE.finditer(prefix)), default=-1)
+                if victim > max((x.end() for x in _DEFENDANT_SUBJECT_RE.finditer(prefix)), default=-1):
+                    continue
+            elif not _about_first(t, m, kind):
                 continue
             voice = _voice(t, m.start())
             term_re = terms.get(kind)

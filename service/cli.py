@@ -494,13 +494,33 @@ def assess(
     median = f"{e['median_months']:.1f}" if e["median_months"] is not None else "–"
     console.print(f"expected: {e['outcome_type']}, median {median} months, 80% range {rng(e['range_80'])}, "
                   f"95% range {rng(e['range_95'])} (from {e['n_neighbours']} similar cases, calibration group {e['group']})")
+    for former_current in (data["draft"].get("charges_as_written") or {}).items():
+        console.print("charge: {1} is now {0}".format(*former_current))
+    if data.get("steps"):
+        table = Table("step", "figure", "how", title="the guideline's steps", show_lines=False)
+        for step in data["steps"]:
+            if step["step"] == "bracket":
+                figure = f"{rng(step['range_months'])} months"
+            elif step["step"] == "circumstance":
+                figure = f"{step['change_pct']:+.0f}%"
+            else:
+                figure = f"{step['months']:.1f} months" if step.get("months") is not None else "–"
+            table.add_row(step["title"], figure, step["text"])
+        console.print(table)
     dev = data["deviation"]
     if dev:
+        if (dev.get("statutory") or {}).get("outside"):
+            for reason in dev["statutory"]["reasons"]:
+                console.print(f"[bold red]{reason}[/]")
         th = dev["threshold"] or {}
         console.print(f"deviation: [bold]{dev['level']}[/] (threshold group {th.get('group')}, n={th.get('n')}, "
                       f"measured false-alarm rate {th.get('measured_false_alarm', 0):.1%})")
+        statutory = set((dev.get("statutory") or {}).get("reasons") or [])
         for reason in dev["reasons"]:
-            console.print(f"  - {reason}")
+            if reason not in statutory:
+                console.print(f"  - {reason}")
+        if dev.get("departs_at"):
+            console.print(f"departs at: {dev['departs_at']['title']} — {dev['departs_at']['text']}")
         if data.get("alert_id"):
             console.print(f"stored as alert {data['alert_id']}")
 
