@@ -1,13 +1,12 @@
 """Latency of a full sentencing assessment (draft pipeline, neighbours, model, deviation) on a built index.
 
-Run: ``python -m evaluation.assess_latency INDEX_DATA_DIR [--n 200]`` where the data dir holds a build
+Run: ``python -m evaluation.assess_latency INDEX_DATA_DIR [--n 200] [--synthetic 100000] [--out FILE]`` where the data dir holds a build
 (e.g. the one ``evaluation.search_benchmark --work DIR`` leaves behind). Queries are held-out CAIL facts.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_split, load_cail_pooled
 from evaluation.metrics import latency_percentiles
+from evaluation.output import emit_json
 from indexing.artifacts import current_dir
 from indexing.schema import Outcome, OutcomeType
 from indexing.search_index import SearchIndex
@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--cail", type=Path, default=DEFAULT_CAIL_DIR)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--synthetic", type=int, default=0, help="also measure on this many SYNTHETIC cases")
+    parser.add_argument("--out", type=Path, help="also write the JSON report here (with commit, date, machine)")
     args = parser.parse_args()
     if not args.cail.is_dir():
         sys.exit(f"assess_latency: {args.cail} not found (needs ../shared/data)")
@@ -41,7 +42,7 @@ def main() -> None:
             info = make_synthetic_index(index, args.synthetic, Path(tmp))
             info.pop("embeddings")
             out["synthetic"] = {**info, **timed_assessments(SearchIndex(Path(tmp)), texts)}
-    print(json.dumps(out))
+    emit_json(out, args.out)
 
 
 def timed_assessments(index: SearchIndex, texts: list[str]) -> dict:

@@ -27,6 +27,7 @@ import numpy as np
 
 from evaluation.ann_benchmark import compare
 from evaluation.datasets import DEFAULT_CAIL_DIR, cail_split, load_cail_pooled
+from evaluation.output import machine
 from evaluation.search_benchmark import make_synthetic_index
 from evaluation.serve_probe import probe
 from indexing.anonymize import anonymize
@@ -149,15 +150,6 @@ def run(data_dir: Path, cail: Path, sizes: list[int], queries: int = 150, *, log
         if partial:
             partial.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return result
-
-
-def machine() -> dict:
-    """What the figures were measured on (CPU count, load when the run started)."""
-    import os
-    import platform
-
-    return {"cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-            "platform": platform.platform()}
 
 
 def render_markdown(result: dict, command: str) -> str:

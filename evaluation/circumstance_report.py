@@ -19,11 +19,8 @@ Run: ``python -m evaluation.circumstance_report --out docs/benchmarks/circumstan
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import importlib.util
 import json
-import os
-import platform
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
@@ -31,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluation.output import emit_json
+from evaluation.output import emit_json, provenance
 from indexing.schema import Circumstance
 
 REPO = Path(__file__).resolve().parents[1]
@@ -251,16 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         for e in errors(gold, predict(extractor, gold)):
             print(json.dumps(e, ensure_ascii=False))
         return 0
-    commit = _git("rev-parse", "HEAD")
-    dirty = _git("status", "--porcelain", "--untracked-files=no")
     report = {
         "what": "circumstance extraction vs the hand-labelled gold set (tests/indexing/circumstances_gold)",
         "extractor": args.label or (str(args.extract_file) if args.extract_file else "indexing.extract"),
-        "commit": commit,
-        "dirty": bool(dirty) if dirty is not None else None,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"node": platform.node(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "command": "python -m evaluation.circumstance_report " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "about": provenance("python -m evaluation.circumstance_report " + " ".join(argv if argv is not None else sys.argv[1:])),
         "named": [c.value for c in NAMED],
         **run(extractor),
     }

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,6 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from evaluation.output import git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
@@ -84,17 +85,6 @@ def missing_data(data_dir: Path, quick: bool) -> list[str]:
     if not data_dir.is_dir():
         return [str(data_dir)]
     return [str(data_dir / n) for n in needed if not (data_dir / n).exists()]
-
-
-def git_commit() -> dict[str, Any]:
-    def git(*args: str) -> str | None:
-        try:
-            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return None
-
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(status) if status is not None else None}
 
 
 def collect(data_dir: Path, *, quick: bool, work: Path | None = None, log: Callable[[str], None] = print,
