@@ -16,5 +16,10 @@ def test_emit_json_prints_and_writes_the_same_text_into_a_new_folder(tmp_path: P
     text = emit_json({"案由": "盗窃罪", "n": 1}, out)
     assert capsys.readouterr().out == text + "\n"
     assert out.read_text(encoding="utf-8") == text + "\n"
-    assert "盗窃罪" in text and json.loads(text) == {"案由": "盗窃罪", "n": 1}
-    assert "\\u76d7" in emit_json({"案由": "盗窃罪"}, None, ensure_ascii=True)  # nothing written without a path
+    data = json.loads(text)
+    assert "盗窃罪" in text and {k: data[k] for k in ("案由", "n")} == {"案由": "盗窃罪", "n": 1}
+    about = data["about"]  # a written report says where it came from
+    assert len(about["commit"]) == 40 and about["date"].startswith("20") and about["machine"]["cpus"] >= 1
+    assert about["command"]
+    printed = emit_json({"案由": "盗窃罪"}, None, ensure_ascii=True)  # nothing written without a path
+    assert "\\u76d7" in printed and "about" not in json.loads(printed)
