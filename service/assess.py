@@ -17,7 +17,6 @@ from indexing.schema import Circumstance, Outcome, OutcomeType
 from indexing.search_index import SearchIndex
 from indexing.sentencing.steps import departure
 from service.explain import EXCERPT_CHARS
-from service.model_batch import batcher_for
 from service.retrieve import prepare_draft
 
 SHOWN_CASES = 10
@@ -118,13 +117,12 @@ def assess(
     rows = [index.rows[h.row] for h in hits]
     months = neighbour_months(rows)
     deviation = None
-    batcher = batcher_for(index)  # concurrent assessments share one model call (service/model_batch.py)
     if proposed is None:
-        expected = batcher.predict(record, months)
+        expected = model.predict(record, months)
     else:
         # the deviation carries the very expectation predict() would give: running the model once
         # instead of twice halves an assessment's cost (the boosters' predict is most of it)
-        dev = batcher.deviation(record, months, proposed, [r["circumstances"] for r in rows])
+        dev = model.deviation(record, months, proposed, neighbour_circumstances=[r["circumstances"] for r in rows])
         expected = dev.expected
         deviation = dev.model_dump(mode="json", exclude={"expected"})
         if dev.threshold is not None:
