@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,33 @@ class Embedder:
         self._one_text = None
         if isinstance(first, CharNgramCaseEmbedding) and all(isinstance(m, Normalize) for m in list(model)[1:]):
             self._one_text = first.one_text_view()
+            self._check_one_text_view()
+
+    #: Texts the numpy view is checked on at load: digits, full-width forms, Latin, a rare character.
+    PROBE_TEXTS = ("被告人张某于2019年3月在某市盗窃手机一部，价值人民币３０００元。", "醉酒驾驶机动车，血液酒精含量为150mg/100ml", "𠀋")
+
+    def _check_one_text_view(self) -> None:
+        """Keep the numpy view only if it gives the model's own vectors on probe texts.
+
+        It re-implements the module's forward pass for speed; a sentence-transformers or torch upgrade
+        that changed the module's numbers would otherwise go unnoticed, so a mismatch falls back to the
+        model itself (slower, same answers) and says so.
+        """
+        import torch
+
+        with torch.inference_mode():
+            features = self.model[0].preprocess(list(self.PROBE_TEXTS))
+            reference = torch.nn.functional.normalize(self.model(features)["sentence_embedding"], p=2, dim=1).float().numpy()
+        view = self._one_text
+        assert view is not None
+        got = np.stack([view(t) / max(float(np.linalg.norm(view(t))), 1e-12) for t in self.PROBE_TEXTS])
+        if not np.allclose(got, reference, atol=1e-5):
+            warnings.warn(
+                f"{self.name}: the fast one-text view disagrees with the model (max diff "
+                f"{float(np.abs(got - reference).max()):.2e}); encoding through the model instead",
+                RuntimeWarning, stacklevel=3,
+            )
+            self._one_text = None
 
     @classmethod
     def load(

@@ -318,6 +318,42 @@ class TextRidge:
         return out
 
 
+def checked_view(estimator: Any, probe_x: np.ndarray | None, probe_texts: Sequence[str] | None) -> Any:
+    """:func:`fast_view`, kept only if it gives the estimator's own numbers on probe inputs.
+
+    The views read scikit-learn's private tree arrays and the vectorizer's analyzer; a scikit-learn
+    upgrade that changed them would otherwise silently change predictions. The model keeps a few of
+    its fit rows (and texts) as probes; a view that disagrees on them, or fails to build, is replaced by
+    the estimator itself (slower, same answers), with a warning.
+    """
+    import warnings
+
+    try:
+        view = fast_view(estimator)
+        if view is estimator:
+            return estimator
+        if isinstance(view, TextRidge):
+            if probe_texts:
+                same = np.allclose(view.predict(list(probe_texts)), estimator.predict(list(probe_texts)), atol=1e-9)
+            else:
+                same = True
+        elif probe_x is None or not len(probe_x):
+            same = True
+        elif hasattr(estimator, "predict_proba"):
+            same = np.allclose(view.predict_proba(probe_x), estimator.predict_proba(probe_x), atol=1e-9)
+        else:
+            same = np.allclose(view.predict(probe_x), estimator.predict(probe_x), atol=1e-9)
+    except Exception as exc:  # noqa: BLE001 - any failure of the re-implementation means: use the original
+        warnings.warn(f"fast view of {type(estimator).__name__} failed ({exc}); predicting with scikit-learn",
+                      RuntimeWarning, stacklevel=2)
+        return estimator
+    if not same:
+        warnings.warn(f"fast view of {type(estimator).__name__} disagrees with scikit-learn on the model's probe rows "
+                      "(a library upgrade?); predicting with scikit-learn", RuntimeWarning, stacklevel=2)
+        return estimator
+    return view
+
+
 def fast_view(estimator: Any) -> Any:
     """The fast view of a fitted estimator when there is one, else the estimator itself (same API)."""
     if isinstance(estimator, HistGradientBoostingRegressor | HistGradientBoostingClassifier):

@@ -82,7 +82,8 @@ class SentencingConfig:
     normalized: bool = True  # per-case difficulty sigma(x); False: one sigma (the mean residual) for all
     inner_folds: int = 5  # out-of-fold text/residual predictions and cross-fitted false-alarm rates
     law: bool = True  # the law's features and bounds (indexing.sentencing.lawful); False only to measure them
-    threads: int | None = 1  # OpenMP threads of the boosters; small data on shared cores runs best on 1
+    threads: int | None = 1
+    probe_rows: int = 48  # fit rows kept to check the fast views against scikit-learn at load  # OpenMP threads of the boosters; small data on shared cores runs best on 1
 
 
 @dataclass

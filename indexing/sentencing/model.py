@@ -17,7 +17,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.pipeline import Pipeline
 
 from indexing.errors import ArtifactError
-from indexing.fast_predict import FlatBooster, FlatForest, TextRidge, fast_view
+from indexing.fast_predict import FlatBooster, FlatForest, TextRidge, checked_view
 from indexing.law import GENERAL_BOUNDS
 from indexing.quality import counts_for_sentencing
 from indexing.schema import CaseRecord, Circumstance, Outcome, OutcomeType
@@ -127,6 +127,7 @@ class SentencingModel:
         calibration_charges: np.ndarray,
         calibration_kinds: np.ndarray,
         info: dict[str, Any],
+        probe: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.spec = spec
@@ -144,11 +145,13 @@ class SentencingModel:
         self.calibration_charges = calibration_charges
         self.calibration_kinds = calibration_kinds
         self.info = info
+        # a few fit rows and texts the fast views are checked on (fast_predict.checked_view)
+        self.probe = probe or {"x": None, "texts": []}
         # what predictions run through: each estimator's fast view (indexing.fast_predict: all trees at
         # once, the text model as one dot product; ~10x faster for one case than scikit-learn's own
         # predict). Derived from the fitted estimators, which stay the model of record (they are saved).
         self._views: dict[str, Any] = {
-            name: fast_view(est)
+            name: checked_view(est, self.probe["x"], self.probe["texts"])
             for name, est in (("regressor", regressor), ("scale_model", scale_model), ("type_classifier", type_classifier),
                               ("probation_classifier", probation_classifier), ("text_model", text_model))
             if est is not None
@@ -300,6 +303,7 @@ class SentencingModel:
             type_classes = [str(c) for c in type_classifier.classes_]
 
         probation_classifier, probation_rate = _fit_probation(fit_recs, x_fit, cfg, seed)
+        probe = {"x": x_fit[: cfg.probe_rows], "texts": [r.facts for r in fit_recs[: cfg.probe_rows // 4] if r.facts]}
         return cls(
             config=cfg,
             spec=spec,
@@ -317,6 +321,7 @@ class SentencingModel:
             calibration_charges=np.zeros(0, dtype=object),
             calibration_kinds=np.zeros(0, dtype=object),
             info={},
+            probe=probe,
         )
 
     @staticmethod
@@ -729,6 +734,9 @@ class SentencingModel:
         np.save(d / "calibration_scores.npy", self.calibration_scores.astype(np.float64))
         np.save(d / "calibration_charges.npy", np.array(self.calibration_charges.tolist(), dtype=str))
         np.save(d / "calibration_kinds.npy", np.array(self.calibration_kinds.tolist(), dtype=str))
+        if self.probe["x"] is not None:
+            np.save(d / "probe_x.npy", np.asarray(self.probe["x"], dtype=np.float64))
+        (d / "probe_texts.json").write_text(json.dumps(self.probe["texts"], ensure_ascii=False), encoding="utf-8")
         meta = {
             "format_version": FORMAT_VERSION,
             "config": asdict(self.config),
@@ -790,4 +798,9 @@ class SentencingModel:
             calibration_charges=np.load(d / "calibration_charges.npy").astype(object),
             calibration_kinds=np.load(d / "calibration_kinds.npy").astype(object),
             info=meta["info"],
+            probe={
+                "x": np.load(d / "probe_x.npy") if (d / "probe_x.npy").is_file() else None,
+                "texts": json.loads((d / "probe_texts.json").read_text(encoding="utf-8"))
+                if (d / "probe_texts.json").is_file() else [],
+            },
         )

@@ -117,3 +117,37 @@ def test_estimators_without_a_view_are_used_as_they_are(cail: dict) -> None:
         FlatBooster(HistGradientBoostingRegressor())
     with pytest.raises(ValueError, match="TfidfVectorizer"):
         TextRidge(other)
+
+
+def test_a_view_that_disagrees_with_scikit_learn_is_dropped(cail: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard against a library upgrade: the model's probe rows decide whether a view is kept."""
+    from indexing.fast_predict import checked_view
+
+    model: SentencingModel = cail["model"]
+    probe = model.probe
+    assert probe["x"] is not None and len(probe["x"]) >= 20 and probe["texts"]
+    assert isinstance(checked_view(model.regressor, probe["x"], probe["texts"]), FlatBooster)
+    assert isinstance(checked_view(model.text_model, probe["x"], probe["texts"]), TextRidge)
+    real_predict = FlatBooster.predict
+    monkeypatch.setattr(FlatBooster, "predict", lambda self, x: real_predict(self, x) + 1e-3)  # an upgrade's drift
+    with pytest.warns(RuntimeWarning, match="disagrees"):
+        assert checked_view(model.regressor, probe["x"], probe["texts"]) is model.regressor
+
+
+def test_the_embedders_one_text_view_is_checked_at_load(cail: dict, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from indexing.embed import Embedder
+    from indexing.embed_modules import OneTextEmbedding
+    from indexing.train_embedder import train_embedder
+
+    records = cail["train"][:300]
+    train_embedder([r.facts for r in records], [r.charges for r in records], [r.articles for r in records],
+                   [r.outcome.months if r.outcome else None for r in records], tmp_path / "emb", epochs=0, dim=32)
+    good = Embedder.load(str(tmp_path / "emb"))
+    assert good._one_text is not None
+    expected = good.encode(["被告人张某盗窃手机一部"])
+    real_call = OneTextEmbedding.__call__
+    monkeypatch.setattr(OneTextEmbedding, "__call__", lambda self, text: real_call(self, text) * np.linspace(1, 2, good.dim))
+    with pytest.warns(RuntimeWarning, match="disagrees"):
+        drifted = Embedder.load(str(tmp_path / "emb"))
+    assert drifted._one_text is None
+    np.testing.assert_allclose(drifted.encode(["被告人张某盗窃手机一部"]), expected, atol=1e-5)
