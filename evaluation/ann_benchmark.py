@@ -206,7 +206,7 @@ def synthetic_main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=synthetic_main.__doc__.splitlines()[0])
     parser.add_argument("--synthetic", type=int, required=True)
     parser.add_argument("data_dir", type=Path)
-    parser.add_argument("--cail", type=Path, default=DEFAULT_CAIL_DIR)
+    parser.add_argument("--cail-dir", dest="cail", type=Path, default=DEFAULT_CAIL_DIR)
     parser.add_argument("--only", action="append", default=None,
                         help="a label to compare besides Flat (repeatable; labels contain commas)")
     parser.add_argument("--out", type=Path, default=None)

@@ -25,11 +25,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from evaluation.paths import DEFAULT_BENCHMARK_DATA
 from indexing.anonymize import MaskReport, anonymize_text, surnames
 from indexing.errors import SourceError
 
 #: ``../shared/data`` seen from the repository root.
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 LECARDV2_FILES = (
     "lecardv2_test_query.jsonl",
     "lecardv2_controversial_query.jsonl",
@@ -72,7 +72,7 @@ def _load(data_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def anonymization_figures(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, Any]:
+def anonymization_figures(data_dir: Path = DEFAULT_BENCHMARK_DATA) -> dict[str, Any]:
     """Run ``anonymize_text`` on every LeCaRDv2 head and facts and count the names left over.
 
     Raises:
@@ -164,7 +164,7 @@ def anonymization_figures(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    data_dir = Path(args[0]) if args else DEFAULT_DATA_DIR
+    data_dir = Path(args[0]) if args else DEFAULT_BENCHMARK_DATA
     try:
         figures = anonymization_figures(data_dir)
     except SourceError as exc:

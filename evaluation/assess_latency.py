@@ -24,7 +24,7 @@ from service.assess import assess
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path)
-    parser.add_argument("--cail", type=Path, default=DEFAULT_CAIL_DIR)
+    parser.add_argument("--cail-dir", dest="cail", type=Path, default=DEFAULT_CAIL_DIR)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--synthetic", type=int, default=0, help="also measure on this many SYNTHETIC cases")
     parser.add_argument("--out", type=Path, help="also write the JSON report here (with commit, date, machine)")

@@ -230,7 +230,7 @@ def write_plots(result: dict, out: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path, help="data dir holding a build of the real corpus")
-    parser.add_argument("--cail", type=Path, default=DEFAULT_CAIL_DIR)
+    parser.add_argument("--cail-dir", dest="cail", type=Path, default=DEFAULT_CAIL_DIR)
     parser.add_argument("--sizes", default="10000,100000", help="synthetic corpus sizes, comma-separated")
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--out", type=Path, default=None)

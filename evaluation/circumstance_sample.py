@@ -43,10 +43,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from evaluation.paths import DEFAULT_BENCHMARK_DATA
 from indexing.sections import split_sections
 
 SEED = 20261203
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 GOLD_DIR = Path(__file__).resolve().parents[1] / "tests" / "indexing" / "circumstances_gold"
 RANDOM_PER_SOURCE = 80
 CUE_DRAWS = 160
@@ -149,7 +149,7 @@ def lecardv2_pool(data_dir: Path) -> list[tuple[str, str]]:
     return out
 
 
-def draw(data_dir: Path = DEFAULT_DATA_DIR) -> list[Drawn]:
+def draw(data_dir: Path = DEFAULT_BENCHMARK_DATA) -> list[Drawn]:
     """The whole gold sample in draw order (see the module docstring)."""
     pools = {"cail2018": cail_pool(data_dir), "judge": judge_pool(data_dir)}
     rng = random.Random(SEED)
@@ -225,7 +225,7 @@ def _topup(pools: dict[str, list[tuple[str, str]]], taken: set[tuple[str, str]])
 def main(argv: list[str] | None = None) -> int:
     """Write the drawn texts (``--out``) or check them against the gold files (``--check``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--benchmark-data", dest="data", type=Path, default=DEFAULT_BENCHMARK_DATA)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--check", action="store_true", help="compare with the gold files' texts")
     args = parser.parse_args(argv)

@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("old", type=Path)
     parser.add_argument("new", type=Path)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_CAIL_DIR.parent, help="the shared data folder")
+    parser.add_argument("--benchmark-data", dest="data_dir", type=Path, default=DEFAULT_CAIL_DIR.parent, help="the shared data folder")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="the load test's corpus build (reused)")
     parser.add_argument("--rate", type=float, default=60.0, help="requests per second to each checkout")
     parser.add_argument("--duration", type=float, default=30.0)

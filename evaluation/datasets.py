@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from evaluation.metrics import CaseLabel
+from evaluation.paths import DEFAULT_BENCHMARK_DATA
 from indexing.errors import SourceError
 
-#: ``../shared/data/cail2018_sample`` seen from the repository root.
-DEFAULT_CAIL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cail2018_sample"
+#: The shared data folder's CAIL2018 sample.
+DEFAULT_CAIL_DIR = DEFAULT_BENCHMARK_DATA / "cail2018_sample"
 #: Seed of the one permutation every CAIL retrieval benchmark uses.
 CAIL_SPLIT_SEED = 20240601
 #: Share of the pooled records that forms the corpus (the rest are queries).

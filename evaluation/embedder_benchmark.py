@@ -228,7 +228,7 @@ def format_table(rows: Sequence[Row]) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point; prints the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_CAIL_DIR)
+    parser.add_argument("--cail-dir", dest="data_dir", type=Path, default=DEFAULT_CAIL_DIR)
     parser.add_argument("--epochs", type=int, default=6, help="contrastive polish epochs of the embedder")
     parser.add_argument("--no-bm25", action="store_true", help="skip BM25 and the hybrids (jieba is slow)")
     parser.add_argument("--model-dir", type=Path, default=None, help="keep the trained model here")

@@ -25,12 +25,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from evaluation.paths import DEFAULT_BENCHMARK_DATA
 from indexing.charges import charges_in, is_canonical, normalize_charge, split_charge_names
 from indexing.errors import SourceError
 from indexing.extract import extract_articles, extract_charges, parse_outcome, split_sections
 from indexing.schema import Outcome
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 GOLD_PATH = Path(__file__).resolve().parents[1] / "tests" / "indexing" / "outcome_gold_50.json"
 JUDGE_FILE = Path("judge_fulltext") / "judgments.json"
 
@@ -106,7 +106,7 @@ def gold_agreement(rows: list[dict[str, Any]], gold_path: Path = GOLD_PATH) -> d
 
 
 def extraction_figures(
-    data_dir: Path | str = DEFAULT_DATA_DIR, gold_path: Path = GOLD_PATH
+    data_dir: Path | str = DEFAULT_BENCHMARK_DATA, gold_path: Path = GOLD_PATH
 ) -> dict[str, Any]:
     """Figures 1 and 2 of the module docstring, as a JSON-ready dict."""
     rows = load_judgments(data_dir)
@@ -182,7 +182,7 @@ def extraction_figures(
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    data_dir = Path(args[0]) if args else DEFAULT_DATA_DIR
+    data_dir = Path(args[0]) if args else DEFAULT_BENCHMARK_DATA
     try:
         figures = extraction_figures(data_dir)
     except SourceError as exc:

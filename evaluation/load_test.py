@@ -429,7 +429,7 @@ def targets_met(result: dict, *, rate: float, p99_ms: float) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_CAIL_DIR.parent, help="the shared data folder")
+    parser.add_argument("--benchmark-data", dest="data_dir", type=Path, default=DEFAULT_CAIL_DIR.parent, help="the shared data folder")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK, help="where the corpus build is kept and reused")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=None, help="request threads per worker (leian serve --threads)")

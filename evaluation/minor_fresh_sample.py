@@ -42,7 +42,13 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from evaluation.circumstance_sample import DEFAULT_DATA_DIR, GOLD_DIR, LECARDV2_FILES, cail_pool, judge_pool
+from evaluation.circumstance_sample import (
+    DEFAULT_BENCHMARK_DATA,
+    GOLD_DIR,
+    LECARDV2_FILES,
+    cail_pool,
+    judge_pool,
+)
 from indexing.sections import split_sections
 
 SEED = 20261205
@@ -133,7 +139,7 @@ def _gold() -> tuple[set[tuple[str, str]], list[str]]:
     return ids, texts
 
 
-def pools(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, list[tuple[str, str]]]:
+def pools(data_dir: Path = DEFAULT_BENCHMARK_DATA) -> dict[str, list[tuple[str, str]]]:
     """Per source, the (id, text) not in the gold files and not seen before in this draw."""
     gold_ids, gold_texts = _gold()
     heads = [g[:80] for g in gold_texts]
@@ -163,7 +169,7 @@ def pools(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, list[tuple[str, str]]]
     return out
 
 
-def draw(data_dir: Path = DEFAULT_DATA_DIR) -> list[Drawn]:
+def draw(data_dir: Path = DEFAULT_BENCHMARK_DATA) -> list[Drawn]:
     """The fresh sample in draw order: the cue stratum per source, then the random one."""
     cue = re.compile(CUES)
     by_source = pools(data_dir)
@@ -182,7 +188,7 @@ def draw(data_dir: Path = DEFAULT_DATA_DIR) -> list[Drawn]:
 def main(argv: list[str] | None = None) -> int:
     """Write the drawn texts (``--out``) or check them against minor_fresh.jsonl (``--check``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--benchmark-data", dest="data", type=Path, default=DEFAULT_BENCHMARK_DATA)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--check", action="store_true", help="compare with minor_fresh.jsonl")
     args = parser.parse_args(argv)

@@ -34,7 +34,6 @@ from typing import Any
 from evaluation.output import git_commit
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
 RECORDED_PATH = Path(__file__).resolve().parent / "recorded.json"
 HIGHER = "higher_is_better"
 LOWER = "lower_is_better"

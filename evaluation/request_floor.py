@@ -97,7 +97,7 @@ def measure(data_dir: Path, *, n: int, connections: int = 4, database_url: str |
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_CAIL_DIR.parent, help="the shared data folder")
+    parser.add_argument("--benchmark-data", dest="data_dir", type=Path, default=DEFAULT_CAIL_DIR.parent, help="the shared data folder")
     parser.add_argument("--work", type=Path, default=None,
                         help="a data dir with a build (default: the load test's CAIL build, made on first use)")
     parser.add_argument("--n", type=int, default=2000, help="requests of each kind")

@@ -7,7 +7,7 @@ Reported: same-charge P@10, graded NDCG@10 and neighbour-median MAE (evaluation/
 BM25 and hybrid, with the draft's charges read from its text and, separately, given by the judge;
 search latency p50/p95 on the real corpus and on a 100k-case synthetic corpus; embedding throughput.
 
-Run: ``python -m evaluation.search_benchmark [--data-dir ../shared/data] [--work DIR] [--out FILE]``.
+Run: ``python -m evaluation.search_benchmark [--benchmark-data ../shared/data] [--work DIR] [--out FILE]``.
 """
 
 from __future__ import annotations
@@ -288,7 +288,7 @@ def ann_comparison(emb: np.ndarray, queries: np.ndarray) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_CAIL_DIR.parent)
+    parser.add_argument("--benchmark-data", dest="data_dir", type=Path, default=DEFAULT_CAIL_DIR.parent)
     parser.add_argument("--work", type=Path, default=None, help="keep the corpus build here and reuse it")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()

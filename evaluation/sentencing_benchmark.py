@@ -21,7 +21,7 @@ false-alarm rate of each deviation level on real held-out judgments (overall and
 with ≥ 30 test cases, with Wilson 95 % intervals), and the detection rate of each level when every
 custodial test sentence is doubled or halved (and when death/life is swapped with a term).
 
-Run: ``python -m evaluation.sentencing_benchmark [--data-dir ../shared/data] [--work DIR] [--out report.json]``
+Run: ``python -m evaluation.sentencing_benchmark [--benchmark-data ../shared/data] [--work DIR] [--out report.json]``
 (``--work`` keeps the CAIL build for the next run; ``leian eval`` shares it with the search benchmark).
 Exits with status 2 and says why when the shared data folder is missing.
 """
@@ -46,6 +46,7 @@ from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 from evaluation.datasets import cail_split, load_cail_pooled
+from evaluation.paths import DEFAULT_BENCHMARK_DATA
 from indexing.cards import card_to_case
 from indexing.errors import LeiAnError, RecordError
 from indexing.extract import extract
@@ -65,7 +66,6 @@ from indexing.sentencing import (
 )
 from indexing.sentencing.lawful import law_context
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 CAIL_DIR = Path("cail2018_sample")
 TRAFFIC_FILE = Path("traffic_crime_2019") / "sentences_2019.csv"
 #: Neighbours per case (the service's default result size).
@@ -665,7 +665,7 @@ def run(
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run the suites, print the table, write or print the JSON; 2 when data is missing."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the shared data folder")
+    parser.add_argument("--benchmark-data", dest="data_dir", type=Path, default=DEFAULT_BENCHMARK_DATA, help="the shared data folder")
     parser.add_argument("--out", type=Path, help="write the JSON report here (default: stdout after the table)")
     parser.add_argument("--k", type=int, default=K_NEIGHBOURS, help="similar cards per traffic card")
     parser.add_argument("--work", type=Path, help="keep (and reuse) the CAIL corpus build here")
@@ -678,7 +678,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not data_dir.is_dir():
         print(
             f"error: shared data folder not found: {data_dir}. The sentencing benchmark needs "
-            f"{data_dir / CAIL_DIR} and {data_dir / TRAFFIC_FILE}; pass --data-dir.",
+            f"{data_dir / CAIL_DIR} and {data_dir / TRAFFIC_FILE}; pass --benchmark-data.",
             file=sys.stderr,
         )
         return 2

@@ -1,6 +1,6 @@
 """Benchmark: Chinese segmenters for BM25 on the pooled CAIL split (speed, retrieval quality, agreement).
 
-Run ``.venv/bin/python -m evaluation.tokenizer_benchmark [--data-dir DIR] [--only NAME ...]``. Every
+Run ``.venv/bin/python -m evaluation.tokenizer_benchmark [--cail-dir DIR] [--only NAME ...]``. Every
 segmenter goes through the same filter as ``indexing.segment.tokenize`` (stopwords, single characters and
 punctuation dropped) and, where it can, the same legal user dictionary. For each one the report gives
 
@@ -237,7 +237,7 @@ def format_table(rows: Sequence[Row]) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     """Command-line entry point; prints the table (exit status 2 when the data is missing)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_CAIL_DIR)
+    parser.add_argument("--cail-dir", dest="data_dir", type=Path, default=DEFAULT_CAIL_DIR)
     parser.add_argument(
         "--only", nargs="+", choices=list(SEGMENTERS), help="segmenters to run (jieba always runs)"
     )
@@ -247,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.data_dir.is_dir():
         print(  # noqa: T201 - the message is the output
             f"CAIL2018 sample not found at {args.data_dir}: this benchmark needs the shared data folder "
-            "(../shared/data/cail2018_sample with train.jsonl and test.jsonl); pass --data-dir.",
+            "(../shared/data/cail2018_sample with train.jsonl and test.jsonl); pass --cail-dir.",
             file=sys.stderr,
         )
         sys.exit(2)

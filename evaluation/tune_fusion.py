@@ -5,7 +5,7 @@ The test queries of the fixed CAIL split are never looked at: the 80 % corpus pa
 of weights is scored on the inner held-out part by NDCG@10 (the metric that rewards both same charge
 and within-charge similarity). The winner becomes ``indexing.fusion.HYBRID``.
 
-Run: ``python -m evaluation.tune_fusion [--data-dir ../shared/data] [--work DIR]``.
+Run: ``python -m evaluation.tune_fusion [--benchmark-data ../shared/data] [--work DIR]``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ GRID_ELEMENTS = (0.0, 0.1, 0.2, 0.35, 0.5)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_CAIL_DIR.parent)
+    parser.add_argument("--benchmark-data", dest="data_dir", type=Path, default=DEFAULT_CAIL_DIR.parent)
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
     if not (args.data_dir / "cail2018_sample").is_dir():

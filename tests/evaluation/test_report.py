@@ -118,8 +118,8 @@ def test_record_keeps_hand_set_tolerances(figures: dict, tmp_path: Path) -> None
 
 def test_markdown_has_one_table_per_area_with_its_command(figures: dict) -> None:
     worse = [rep.Regression("search.dense.p_at_10", 0.9, 0.815, 0.01, rep.HIGHER)]
-    md = rep.render_markdown(figures, "leian eval --quick --data-dir /shared/data", worse)
-    assert "`leian eval --quick --data-dir /shared/data`" in md
+    md = rep.render_markdown(figures, "leian eval --quick --benchmark-data /shared/data", worse)
+    assert "`leian eval --quick --benchmark-data /shared/data`" in md
     for heading in ("## Extraction", "## Anonymization", "## Search", "## Sentencing", "## Regression gate"):
         assert heading in md
     for module in ("extraction_report", "anonymization_report", "search_benchmark", "sentencing_benchmark"):
@@ -170,7 +170,7 @@ def test_cli_eval_fails_clearly_without_shared_data(tmp_path: Path) -> None:
 
     from service.cli import app
 
-    result = CliRunner().invoke(app, ["eval", "--quick", "--data-dir", str(tmp_path / "absent"), "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(app, ["eval", "--quick", "--benchmark-data", str(tmp_path / "absent"), "--out", str(tmp_path / "o")])
     assert result.exit_code != 0
     assert "shared data not found" in result.output
     assert not (tmp_path / "o").exists()

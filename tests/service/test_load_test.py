@@ -47,7 +47,7 @@ def test_open_loop_drive_against_the_live_server(server: str) -> None:
 
 
 def test_missing_shared_data_says_so_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--data-dir", str(tmp_path)]) == 2
+    assert main(["--benchmark-data", str(tmp_path)]) == 2
     assert "cail2018_sample not found" in capsys.readouterr().err
 
 
@@ -108,7 +108,7 @@ def test_cpu_ab_serves_both_checkouts_the_same_load_and_splits_their_cpu(built: 
 
 def test_cpu_ab_without_shared_data_says_so_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = str(Path(__file__).resolve().parents[2])
-    assert cpu_ab_main([repo, repo, "--data-dir", str(tmp_path)]) == 2
+    assert cpu_ab_main([repo, repo, "--benchmark-data", str(tmp_path)]) == 2
     assert "cail2018_sample not found" in capsys.readouterr().err
 
 
@@ -128,5 +128,5 @@ def test_request_floor_answers_each_kind_as_expected_and_splits_its_cpu(built: B
 def test_request_floor_without_shared_data_says_so_and_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from evaluation.request_floor import main as floor_main
 
-    assert floor_main(["--data-dir", str(tmp_path)]) == 2
+    assert floor_main(["--benchmark-data", str(tmp_path)]) == 2
     assert "cail2018_sample not found" in capsys.readouterr().err
