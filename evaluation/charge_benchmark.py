@@ -22,7 +22,7 @@ Figures: micro-F1, macro-F1 (over charges that occur in the truth or the predict
 (the first predicted charge is among the true ones), exact-set accuracy; fit seconds, predict ms per
 draft (one draft at a time), model size on disk.
 
-Run: ``python -m evaluation.charge_benchmark [--data-dir ../shared/data] [--out docs/benchmarks/charges.json]``.
+Run: ``python -m evaluation.charge_benchmark [--benchmark-data ../shared/data] [--out docs/benchmarks/charges.json]``.
 Exits with status 2 and says why when the shared data folder is missing.
 """
 
@@ -30,9 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,13 +44,13 @@ from sklearn.metrics import f1_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
 from evaluation.datasets import cail_split, load_cail_pooled
-from evaluation.output import emit_json
+from evaluation.output import emit_json, provenance
+from evaluation.paths import DEFAULT_BENCHMARK_DATA
 from indexing.charge_model import ChargeModelConfig, ChargePredictor, canonical_charges, vote_charges
 from indexing.errors import LeiAnError
 from indexing.extract import extract_charges
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
 CAIL_DIR = Path("cail2018_sample")
 LECARD_FILE = Path("lecard_queries") / "lecard_v1_query.jsonl"
 K_NEIGHBOURS = 10
@@ -138,17 +135,6 @@ def predict_ms(model: ChargePredictor, texts: Sequence[str], neighbours: Sequenc
             "p95": round(float(np.percentile(times, 95)), 3), "drafts": len(times)}
 
 
-def git_commit() -> dict[str, Any]:
-    def git(*args: str) -> str | None:
-        try:
-            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return None
-
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(status) if status is not None else None}
-
-
 def run(data_dir: Path, *, config: ChargeModelConfig | None = None, seed: int = SEED) -> dict[str, Any]:
     """Fit on the CAIL corpus part, evaluate on its held-out part and on LeCaRD v1; see the module docstring."""
     corpus, held = cail_split(load_cail_pooled(data_dir / CAIL_DIR))
@@ -229,7 +215,7 @@ def format_report(report: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run both suites, print the table and the JSON (and write it); 2 when data is missing."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the shared data folder")
+    parser.add_argument("--benchmark-data", dest="data_dir", type=Path, default=DEFAULT_BENCHMARK_DATA, help="the shared data folder")
     parser.add_argument("--out", type=Path, help="also write the JSON report here")
     parser.add_argument("--seed", type=int, default=SEED, help="seed of the model's inner split and SVMs")
     args = parser.parse_args(argv)
@@ -237,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = [str(data_dir / p) for p in (CAIL_DIR, LECARD_FILE) if not (data_dir / p).exists()]
     if missing:
         print(f"error: shared data not found: {', '.join(missing)}. The charge benchmark needs the CAIL2018 "
-              "sample and the LeCaRD v1 queries of ../shared/data; pass --data-dir.", file=sys.stderr)
+              "sample and the LeCaRD v1 queries of ../shared/data; pass --benchmark-data.", file=sys.stderr)
         return 2
     started = datetime.now(UTC)
     try:
@@ -247,10 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     report = {
         "benchmark": "charge prediction from facts",
-        "git": git_commit(),
-        "date": started.isoformat(timespec="seconds"),
-        "machine": {"node": platform.node(), "cpus": os.cpu_count(), "python": platform.python_version()},
-        "command": "python -m evaluation.charge_benchmark " + " ".join(sys.argv[1:] if argv is None else argv),
+        "about": {**provenance("python -m evaluation.charge_benchmark " + " ".join(sys.argv[1:] if argv is None else argv)),
+                  "date": started.isoformat(timespec="seconds")},
         **report,
     }
     print(format_report(report), file=sys.stderr)

@@ -17,8 +17,6 @@ Exits with status 2 when the shared data folder is missing.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from collections.abc import Sequence
@@ -27,9 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evaluation.charge_benchmark import CAIL_DIR, DEFAULT_DATA_DIR, figures, git_commit, tfidf_neighbours
+from evaluation.charge_benchmark import CAIL_DIR, figures, tfidf_neighbours
 from evaluation.datasets import cail_split, load_cail_pooled
-from evaluation.output import emit_json
+from evaluation.output import emit_json, provenance
+from evaluation.paths import DEFAULT_BENCHMARK_DATA
 from indexing.charge_model import (
     ChargeModelConfig,
     ChargePredictor,
@@ -106,21 +105,19 @@ def run(data_dir: Path, names: Sequence[str] | None = None, seed: int = 0) -> di
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: the variant table as JSON (stdout, and ``--out``); 2 when data is missing."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="the shared data folder")
+    parser.add_argument("--benchmark-data", dest="data_dir", type=Path, default=DEFAULT_BENCHMARK_DATA, help="the shared data folder")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     parser.add_argument("--only", nargs="*", choices=list(VARIANTS), help="run only these variants")
     args = parser.parse_args(argv)
     if not (args.data_dir / CAIL_DIR).is_dir():
-        print(f"error: shared data not found: {args.data_dir / CAIL_DIR}; pass --data-dir.", file=sys.stderr)
+        print(f"error: shared data not found: {args.data_dir / CAIL_DIR}; pass --benchmark-data.", file=sys.stderr)
         return 2
     started = datetime.now(UTC)
     report = run(args.data_dir, args.only)
     emit_json({
         "benchmark": "charge model variants, inner validation split of the CAIL corpus part",
-        "git": git_commit(),
-        "date": started.isoformat(timespec="seconds"),
-        "machine": {"node": platform.node(), "cpus": os.cpu_count()},
-        "command": "python -m evaluation.charge_variants " + " ".join(sys.argv[1:] if argv is None else argv),
+        "about": {**provenance("python -m evaluation.charge_variants " + " ".join(sys.argv[1:] if argv is None else argv)),
+                  "date": started.isoformat(timespec="seconds")},
         **report,
     }, args.out)
     return 0

@@ -175,8 +175,10 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
             "added_incrementally": len(new_idx) if previous is not None else 0,
             "embedder": {"name": embedder_name, "dim": embedder.dim},
             "faiss": spec,
-            "components": ["cases.jsonl", "embeddings.npy", "dense.faiss", "tokens.jsonl", "bm25", "embedder", "sentencing"],
+            "components": ["cases.jsonl", "embeddings.npy", "dense.faiss", "tokens.jsonl", "bm25", "embedder", "charges",
+                           "sentencing"],
         }
+        manifest["charges"] = fit_charge_model(temp, records, seed=config.seed, progress=progress)
         artifacts.write_manifest(temp, manifest)  # the search part is complete: the sentencing fit loads it
         manifest["sentencing"] = fit_sentencing(temp, records, embeddings, tokens, seed=config.seed, progress=progress)
         manifest["seconds"] = round(time.perf_counter() - started, 1)
@@ -214,7 +216,7 @@ def sentencing_neighbours(
     for i, record in enumerate(records):
         # a corpus case's charges are stated by its judgment, as a judge states them with a draft
         # (on an inner validation split this matching of query-time use cut the model's MAE by 0.12 months)
-        draft = Draft(record=record, tokens=tokens[i], vector=queries[i], charges_given=True)
+        draft = Draft(record=record, tokens=tokens[i], vector=queries[i], charges_given=True, charges_source="given")
         hits = neighbour_hits(draft, index, exclude_row=i)
         months.append(neighbour_months([index.rows[h.row] for h in hits]))
     return months
@@ -249,6 +251,31 @@ def fit_sentencing(
     model.save(directory / "sentencing")
     info = model.summary()["info"]
     return {"fitted": True, **{k: v for k, v in info.items() if isinstance(v, int | float | str)}}
+
+
+#: A charge needs this many indexed criminal cases for the charge model to learn it (fewer: not predicted).
+MIN_CHARGE_MODEL_CASES = 200
+
+
+def fit_charge_model(directory: Path, records: list[CaseRecord], *, seed: int, progress: Callable[[str], None]) -> dict:
+    """Fit the charge predictor (indexing.charge_model) on the indexed criminal cases with charges.
+
+    Drafts without charges get theirs from it (service.retrieve.prepare_draft). Returns the manifest
+    entry; a corpus too small gets a reason instead, and drafts then keep the charges their text names.
+    """
+    from indexing.charge_model import ChargePredictor
+
+    labelled = [r for r in records if r.case_type.value == "criminal" and r.charges and r.facts]
+    if len(labelled) < MIN_CHARGE_MODEL_CASES:
+        return {"fitted": False, "reason": f"{len(labelled)} criminal cases with charges (needs {MIN_CHARGE_MODEL_CASES})"}
+    progress(f"fitting the charge model on {len(labelled)} criminal cases")
+    try:
+        model = ChargePredictor().fit([r.facts for r in labelled], [r.charges for r in labelled], seed=seed)
+    except ValueError as exc:
+        logger.warning("charge model not fitted: %s", exc)
+        return {"fitted": False, "reason": str(exc)}
+    model.save(directory / "charges")
+    return {"fitted": True, "cases": len(labelled), "charges": len(model.classes)}
 
 
 def _previous(config: BuildConfig) -> dict | None:

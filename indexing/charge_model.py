@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Self
 
@@ -70,7 +72,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the named-act term of the calibration
 _LIBRARIES = ("scikit-learn", "numpy", "scipy")
 
 
@@ -113,12 +115,18 @@ class ChargeModelConfig:
 
 @dataclass
 class ChargeCalibration:
-    """``p = sigmoid(margin * score + vote * share + bias)`` and the threshold for extra charges."""
+    """``p = sigmoid(margin * score + vote * share + named * named + bias)`` and the threshold for extras.
+
+    ``named`` is 1 where the text writes the charge's act itself (抢夺, 诈骗 …, see :func:`named_acts`):
+    CAIL masks it in its facts (××), drafts do not, so its weight is learned on the inner split, whose
+    facts have their masked names written out in part (``restore_masked``).
+    """
 
     score: float
     vote: float
     bias: float
     threshold: float
+    named: float = 0.0
     validation: dict[str, Any] = field(default_factory=dict)
 
 
@@ -192,6 +200,30 @@ def _vote_shares(neighbours: Sequence[NeighbourCharges], index: dict[str, int]) 
     return shares, has
 
 
+@cache
+def _act_patterns(classes: tuple[str, ...]) -> list[re.Pattern[str] | None]:
+    """Per charge, the words that name its act (the name without 罪; each alternative of a selective one)."""
+    out: list[re.Pattern[str] | None] = []
+    for name in classes:
+        body = name.removesuffix("罪")
+        parts = [p for p in re.split(r"[、，]", body) if len(p) >= 2]
+        # a selective charge's alternatives share the object at the end (走私、贩卖、运输、制造毒品): keep the whole too
+        words = sorted({body, *parts}, key=len, reverse=True)
+        out.append(re.compile("|".join(re.escape(w) for w in words)) if words else None)
+    return out
+
+
+def named_acts(texts: Sequence[str], classes: Sequence[str]) -> np.ndarray:
+    """0/1 per text and charge: whether the text writes the charge's act (抢夺他人财物 for 抢夺罪)."""
+    patterns = _act_patterns(tuple(classes))
+    out = np.zeros((len(texts), len(classes)), dtype=np.float32)
+    for i, text in enumerate(texts):
+        for j, pattern in enumerate(patterns):
+            if pattern is not None and pattern.search(text):
+                out[i, j] = 1.0
+    return out
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
@@ -224,7 +256,8 @@ def set_figures(chosen: list[list[int]], truth: np.ndarray) -> dict[str, float]:
 
 
 def _calibrate(
-    scores: np.ndarray, truth: np.ndarray, cfg: ChargeModelConfig, max_charges: int, shares: np.ndarray | None
+    scores: np.ndarray, truth: np.ndarray, cfg: ChargeModelConfig, max_charges: int, shares: np.ndarray | None,
+    named: np.ndarray,
 ) -> ChargeCalibration:
     """Choose the vote weight and the threshold that maximize micro-F1, with a logistic calibration.
 
@@ -235,14 +268,15 @@ def _calibrate(
     best: tuple[float, ChargeCalibration] | None = None
     for weight in cfg.vote_weights if shares is not None else (0.0,):
         combined = scores if shares is None or weight == 0 else scores + weight * shares
-        lr = LogisticRegression(C=100.0, max_iter=1000).fit(combined.reshape(-1, 1), truth.ravel())
-        a, bias = float(lr.coef_[0, 0]), float(lr.intercept_[0])
-        p = _sigmoid(a * combined + bias)
+        features = np.c_[combined.reshape(-1, 1), named.reshape(-1, 1)]
+        lr = LogisticRegression(C=100.0, max_iter=1000).fit(features, truth.ravel())
+        a, c, bias = float(lr.coef_[0, 0]), float(lr.coef_[0, 1]), float(lr.intercept_[0])
+        p = _sigmoid(a * combined + c * named + bias)
         table: dict[str, float] = {}
         for t in sorted(cfg.thresholds, reverse=True):  # ties go to the higher threshold (fewer extra charges)
             table[f"{t:.2f}"] = round(set_figures(_decide(p, t, max_charges), truth)["micro_f1"], 4)
         threshold = float(max(table, key=lambda k: table[k]))
-        cal = ChargeCalibration(score=a, vote=a * weight, bias=bias, threshold=threshold)
+        cal = ChargeCalibration(score=a, vote=a * weight, bias=bias, threshold=threshold, named=c)
         cal.validation = {
             **set_figures(_decide(p, threshold, max_charges), truth),
             "top1_only_micro_f1": set_figures(_decide(p, 2.0, 1), truth)["micro_f1"],
@@ -336,7 +370,8 @@ class ChargePredictor:
         x_val = inner.transform([prepared[i] for i in val_part])
         w, b = _fit_svms(x_fit, y[fit_part], cfg, seed)
         val_scores = np.asarray(x_val @ w) + b
-        self._text_cal = _calibrate(val_scores, y[val_part], cfg, self.max_charges, None)
+        val_named = named_acts([prepared[i] for i in val_part], self.classes)
+        self._text_cal = _calibrate(val_scores, y[val_part], cfg, self.max_charges, None, val_named)
         if neighbour_charges is not None:
             shares, _has = _vote_shares([neighbour_charges[i] for i in val_part], index)
             vote_source = "given"
@@ -348,7 +383,7 @@ class ChargePredictor:
                 neighbour_charges[i] = [labels[fit_part[j]] for j in row]
             shares, _has = _vote_shares([neighbour_charges[i] for i in val_part], index)
             vote_source = f"tf-idf cosine, top {cfg.neighbours} of the fit part"
-        self._vote_cal = _calibrate(val_scores, y[val_part], cfg, self.max_charges, shares)
+        self._vote_cal = _calibrate(val_scores, y[val_part], cfg, self.max_charges, shares, val_named)
         vote_alone = [[index[c] for c in vote_charges(neighbour_charges[i]) if c in index] for i in val_part]
 
         self._vectorizer = _vectorizer(cfg)
@@ -398,19 +433,23 @@ class ChargePredictor:
 
     def proba(self, texts: Sequence[str], neighbour_charges: Sequence[NeighbourCharges] | None = None) -> np.ndarray:
         """Calibrated probability of each charge in :attr:`classes` (rows: texts); see :meth:`predict`."""
-        s = self.scores(texts)
-        return self._proba(s, neighbour_charges)
+        return self._proba(self.scores(texts), neighbour_charges, self._named(texts))
 
-    def _proba(self, s: np.ndarray, neighbour_charges: Sequence[NeighbourCharges] | None) -> np.ndarray:
+    def _named(self, texts: Sequence[str]) -> np.ndarray:
+        return named_acts([_prepare(t, self.config) for t in texts], self.classes)
+
+    def _proba(
+        self, s: np.ndarray, neighbour_charges: Sequence[NeighbourCharges] | None, named: np.ndarray
+    ) -> np.ndarray:
         text_cal, vote_cal = self._text_cal, self._vote_cal
         assert text_cal is not None and vote_cal is not None
-        p = _sigmoid(text_cal.score * s + text_cal.bias)
+        p = _sigmoid(text_cal.score * s + text_cal.named * named + text_cal.bias)
         if neighbour_charges is None:
             return p
         if len(neighbour_charges) != len(s):
             raise ValueError(f"{len(s)} texts but {len(neighbour_charges)} neighbour lists: one per text")
         shares, has = _vote_shares(neighbour_charges, {c: j for j, c in enumerate(self.classes)})
-        mixed = _sigmoid(vote_cal.score * s + vote_cal.vote * shares + vote_cal.bias)
+        mixed = _sigmoid(vote_cal.score * s + vote_cal.vote * shares + vote_cal.named * named + vote_cal.bias)
         return np.where(has[:, None], mixed, p)
 
     def predict(
@@ -431,8 +470,7 @@ class ChargePredictor:
         Raises:
             ValueError: On an empty text or an unfitted model.
         """
-        s = self.scores(texts)
-        p = self._proba(s, neighbour_charges)
+        p = self.proba(texts, neighbour_charges)
         out = []
         for i, picks in enumerate(self._choose(p, neighbour_charges)):
             out.append([(self.classes[j], round(float(p[i, j]), 4)) for j in picks])

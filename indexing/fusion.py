@@ -32,13 +32,18 @@ class Fusion:
     # Charges the judge states are facts, not guesses: a weight above every other term together
     # makes them a filter that still falls back to other charges when too few cases share them.
     given_charge: float = 2.0
+    # Charges the charge model predicted for a draft that names none (indexing.charge_model): a
+    # guess right nine times in ten on held-out CAIL facts, weighted in between. Chosen by
+    # `python -m evaluation.tune_fusion --predicted` on the inner validation split, by its rule (the best
+    # NDCG@10; docs/benchmarks/tune_fusion_predicted.jsonl)
+    predicted_charge: float = 1.0
 
 
 #: chosen by evaluation/tune_fusion.py on a validation split inside the benchmark's corpus part
 #: (NDCG@10 0.5048 vs 0.4957 dense-only; neighbour MAE 13.19 vs 14.17 months)
 HYBRID = Fusion()
-DENSE_ONLY = Fusion(dense=1.0, bm25=0.0, charge=0.0, elements=0.0, given_charge=0.0)
-BM25_ONLY = Fusion(dense=0.0, bm25=1.0, charge=0.0, elements=0.0, given_charge=0.0)
+DENSE_ONLY = Fusion(dense=1.0, bm25=0.0, charge=0.0, elements=0.0, given_charge=0.0, predicted_charge=0.0)
+BM25_ONLY = Fusion(dense=0.0, bm25=1.0, charge=0.0, elements=0.0, given_charge=0.0, predicted_charge=0.0)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,10 @@ class Draft:
     tokens: list[str]
     vector: np.ndarray
     charges_given: bool
+    # where the record's charges came from: "given" (the caller's), "extracted" (犯X罪 in the text),
+    # "predicted" (indexing.charge_model, with their probabilities in ``predicted``) or "none"
+    charges_source: str = "extracted"
+    predicted: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,9 +215,9 @@ def retrieve(
     mask = index.mask(filters or Filters())
     dense = index.dense_candidates(draft.vector, CANDIDATES, mask)
     lexical = index.bm25_candidates(draft.tokens, CANDIDATES, mask)
-    if draft.charges_given and fusion.given_charge:
-        # the judge's charges may be rare in the corpus: their cases join the pool even when neither
-        # method's global top-N reaches them (scored exactly over the cases with those charges)
+    if (draft.charges_given and fusion.given_charge) or (draft.charges_source == "predicted" and fusion.predicted_charge):
+        # the judge's (or the predicted) charges may be rare in the corpus: their cases join the pool even
+        # when neither method's global top-N reaches them (scored exactly over the cases with those charges)
         same = index.mask(Filters(charges=list(draft.record.charges)))
         if mask is not None and same is not None:
             same &= mask
@@ -226,7 +235,8 @@ def retrieve(
     dense_raw = np.fromiter(map(dense.__getitem__, row_list), dtype=np.float64, count=len(row_list))
     bm25_raw = np.fromiter(map(lexical.get, row_list, itertools.repeat(0.0)), dtype=np.float64, count=len(row_list))
     overlap = _columns(index).charge_overlap(draft.record.charges, rows)
-    w_charge = fusion.given_charge if draft.charges_given else fusion.charge
+    w_charge = (fusion.given_charge if draft.charges_given
+                else fusion.predicted_charge if draft.charges_source == "predicted" else fusion.charge)
     score = fusion.dense * _scaled_array(dense_raw) + fusion.bm25 * _scaled_array(bm25_raw) + w_charge * overlap
     if fusion.elements:
         score += fusion.elements * element_similarities(draft.record, index, rows)

@@ -70,6 +70,11 @@ class SearchIndex:
         self._flagged = np.array([bool(r["flags"]["overturned"] or r["flags"]["superseded"] or r["flags"]["near_duplicate_of"])
                                   for r in self.rows])
         self._doc_freq = self._document_frequencies()
+        self.charge_model = None
+        if (directory / "charges").is_dir():
+            from indexing.charge_model import ChargePredictor
+
+            self.charge_model = ChargePredictor.load(directory / "charges")
         self.sentencing = None
         if with_sentencing and (directory / "sentencing").is_dir():
             from indexing.sentencing import SentencingModel

@@ -7,6 +7,8 @@ and the calibrated deviation level. This module is pure (no database): the route
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from indexing.errors import ArtifactError, RecordError
@@ -112,7 +114,7 @@ def assess(
         except ValueError:
             allowed = "、".join(c.value for c in Circumstance)
             raise RecordError("request", "circumstances", f"unknown circumstance in {circumstances}; use: {allowed}") from None
-        draft = type(draft)(record=record, tokens=draft.tokens, vector=draft.vector, charges_given=draft.charges_given)
+        draft = dataclasses.replace(draft, record=record)
     hits = neighbour_hits(draft, index)
     rows = [index.rows[h.row] for h in hits]
     months = neighbour_months(rows)
@@ -148,7 +150,8 @@ def assess(
         ],
         "draft": {
             "charges": record.charges,
-            "charges_source": "given" if draft.charges_given else "extracted",
+            "charges_source": draft.charges_source,
+            "predicted_charges": [{"charge": c, "probability": p} for c, p in draft.predicted],
             "charges_as_written": record.charges_as_written,
             "circumstances": [c.value for c in record.circumstances],
             "quantities": record.quantities.model_dump(mode="json"),

@@ -22,6 +22,8 @@ def expectation_summary(result: dict) -> list[str]:
     exp = result["expected"]
     n = exp.get("n_neighbours") or 0
     charges = "、".join(result["draft"]["charges"]) or "同类"
+    if result["draft"].get("charges_source") == "predicted":
+        charges += "（罪名系根据您描述的事实推测，仅供参考）"
     lines = [f"我们找到了{n}件与您描述的情况相似的已决{charges}案件，并结合全部案例训练的量刑模型作出估计。"]
     kind = TYPE_WORDS.get(exp["outcome_type"], exp["outcome_type"])
     if exp.get("median_months") is None:

@@ -57,15 +57,31 @@ def draft_record(text: str, *, location: str = "request") -> CaseRecord:
     return record
 
 
+#: Similar cases whose charges vote in the charge prediction (the charge model learned their weight).
+CHARGE_VOTERS = 10
+
+
 def prepare_draft(text: str, index: SearchIndex, charges: list[str] | None = None) -> Draft:
+    """A draft through the corpus pipeline, with its charges: the caller's, the text's, or predicted.
+
+    A criminal draft that names no charge (plain facts, a litigant's account) gets the charge model's
+    prediction from its facts and its nearest cases' charges (dense top 10), shown as predicted.
+    """
     record = draft_record(text, location="text")
     given, written = resolve_given_charges(charges)
-    if given:
-        record = record.model_copy(update={
-            "charges": given, "charges_as_written": written,
-            "brackets": statutory_brackets(given, record.quantities, record.circumstances),
-        })
     vector = index.embedder.encode([record.facts])[0]
-    return Draft(record=record, tokens=tokenize(record.facts), vector=vector, charges_given=bool(given))
-
-
+    source = "given" if given else "extracted" if record.charges else "none"
+    predicted: tuple[tuple[str, float], ...] = ()
+    if given:
+        record = record.model_copy(update={"charges": given, "charges_as_written": written})
+    elif not record.charges and index.charge_model is not None and record.case_type.value == "criminal":
+        voters = sorted(index.dense_candidates(vector, CHARGE_VOTERS, None).items(), key=lambda kv: -kv[1])
+        votes = [index.rows[row]["charges"] for row, _score in voters]
+        predicted = tuple(index.charge_model.predict([record.facts], [votes])[0])
+        record = record.model_copy(update={"charges": [c for c, _p in predicted]})
+        source = "predicted"
+    if record.charges:
+        record = record.model_copy(update={"brackets": statutory_brackets(record.charges, record.quantities,
+                                                                           record.circumstances)})
+    return Draft(record=record, tokens=tokenize(record.facts), vector=vector, charges_given=bool(given),
+                 charges_source=source, predicted=predicted)

@@ -76,7 +76,8 @@ class SearchHit(BaseModel):
 
 class DraftSummary(BaseModel):
     charges: list[str]
-    charges_source: str  # "given" or "extracted"
+    charges_source: str  # "given", "extracted" (named in the text), "predicted" (indexing.charge_model) or "none"
+    predicted_charges: list[dict] = Field(default_factory=list, description="with charges_source 'predicted': [{charge, probability}]")
     charges_as_written: dict[str, str] = Field(default_factory=dict, description="current name -> the former name given (e.g. 非法获取公民个人信息罪)")
     articles: list[int]
     circumstances: list[str]

@@ -51,7 +51,8 @@ def _search(body: SearchIn, index: SearchIndex) -> dict:
         "count": len(results),
         "draft": DraftSummary(
             charges=rec.charges,
-            charges_source="given" if draft.charges_given else "extracted",
+            charges_source=draft.charges_source,
+            predicted_charges=[{"charge": c, "probability": p} for c, p in draft.predicted],
             charges_as_written=rec.charges_as_written,
             articles=rec.articles,
             circumstances=[c.value for c in rec.circumstances],

@@ -22,7 +22,7 @@ def reference_retrieve(draft: Draft, index: SearchIndex, k: int, filters: Filter
     mask = index.mask(filters or Filters())
     dense = index.dense_candidates(draft.vector, 200, mask)
     lexical = index.bm25_candidates(draft.tokens, 200, mask)
-    if draft.charges_given and fusion.given_charge:
+    if (draft.charges_given and fusion.given_charge) or (draft.charges_source == "predicted" and fusion.predicted_charge):
         same = index.mask(Filters(charges=list(draft.record.charges)))
         if mask is not None and same is not None:
             same &= mask
@@ -44,7 +44,8 @@ def reference_retrieve(draft: Draft, index: SearchIndex, k: int, filters: Filter
     for r in candidates:
         c = set(index.rows[r]["charges"])
         overlap = len(q & c) / len(q | c) if q else 0.0
-        w = fusion.given_charge if draft.charges_given else fusion.charge
+        w = (fusion.given_charge if draft.charges_given
+             else fusion.predicted_charge if draft.charges_source == "predicted" else fusion.charge)
         score = fusion.dense * dense_s[r] + fusion.bm25 * bm25_s[r] + w * overlap
         if fusion.elements:
             score += fusion.elements * element_similarity(draft.record, index.rows[r])

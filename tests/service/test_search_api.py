@@ -148,3 +148,17 @@ def test_a_case_in_full_for_its_expandable_facts(client: httpx.Client) -> None:
     missing = client.get("/v1/cases/0000000000000000")
     assert missing.status_code == 404 and "0000000000000000" in missing.json()["detail"]
     assert client.get("/v1/cases/not%20an%20id").status_code == 422
+
+
+def test_a_draft_without_charges_gets_them_predicted_with_its_circumstances(client: httpx.Client) -> None:
+    """The reported draft: no charge named, surrender and compensation in plain words (issue 16)."""
+    draft = "被告人张某在某市某路趁被害人不备，抢夺他人财物，价值3000元。案发后，张某主动投案并如实供述，赔偿了被害人的损失。"
+    data = client.post("/v1/search", json={"text": draft, "k": 5}).json()
+    summary = data["draft"]
+    assert summary["charges_source"] == "predicted" and summary["charges"][0] == "抢夺罪"
+    assert summary["predicted_charges"][0]["charge"] == "抢夺罪" and 0 < summary["predicted_charges"][0]["probability"] <= 1
+    assert {"自首", "赔偿"} <= set(summary["circumstances"]) and "坦白" not in summary["circumstances"]
+    assert sum("抢夺罪" in hit["charges"] for hit in data["results"]) >= 3
+    assessed = client.post("/v1/assess", json={"text": draft}).json()
+    assert assessed["draft"]["charges_source"] == "predicted" and assessed["draft"]["charges"][0] == "抢夺罪"
+    assert "刑法第二百六十七条" in assessed["steps"][0]["source"]

@@ -84,6 +84,16 @@ function guidelinePct(range) {
 }
 
 /** The guideline's steps: bracket, starting point, baseline, each circumstance, the expected sentence. */
+const CHARGE_SOURCE = { given: "按您选择", extracted: "从文书中识别", predicted: "未写明罪名，按事实预测", none: "未识别" };
+
+function chargesLine(draft) {
+  if (draft.charges_source === "predicted" && draft.predicted_charges && draft.predicted_charges.length) {
+    const named = draft.predicted_charges.map((p) => `${p.charge}（${percent(p.probability)}）`).join("、");
+    return `${named}（${CHARGE_SOURCE.predicted}）`;
+  }
+  return `${draft.charges.join("、") || "未识别"}（${CHARGE_SOURCE[draft.charges_source] || draft.charges_source}）`;
+}
+
 function formerNames(draft) {
   const w = draft.charges_as_written || {};
   const names = Object.entries(w);
@@ -168,7 +178,7 @@ async function analyse(picker) {
     const m = a.deviation && a.deviation.proposed ? a.deviation.proposed.months : null;
     blocks.push(el("section", { class: "card", "aria-labelledby": "judge-sentencing-h" },
       el("h3", { id: "judge-sentencing-h" }, "量刑评估"),
-      el("p", { class: "muted" }, `识别到的罪名：${a.draft.charges.join("、") || "未识别"}（${a.draft.charges_source === "given" ? "按您选择" : "从文书中识别"}）；量刑情节：${a.draft.circumstances.join("、") || "未识别到"}`),
+      el("p", { class: "muted", "data-testid": "draft-charges" }, `识别到的罪名：${chargesLine(a.draft)}；量刑情节：${a.draft.circumstances.join("、") || "未识别到"}`),
       formerNames(a.draft),
       statutoryBlock(a.deviation),
       deviationBlock(a.deviation, a.alert_id),
