@@ -328,6 +328,8 @@ REPO_SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 
 
 DEMO_DRAFT = "lecard_v1_sample.jsonl"
+#: A LeCaRD query (交通肇事, 赔偿 and 谅解 stated) whose assessment shows the guideline's steps.
+DEMO_STEPS_QUERY = 2361
 
 
 @app.command()
@@ -346,6 +348,11 @@ def demo(
     search(text=first["q"], file=None, k=5, charge=["危险驾驶"], data_dir=data_dir, json_out=False)
     Console().rule("example assessment of a proposed sentence: 拘役 5 months")
     assess(text=first["q"], file=None, charge=["危险驾驶"], proposed_type="detention", months=5.0,
+           probation_months=None, data_dir=data_dir, json_out=False)
+    traffic = next(json.loads(line) for line in (REPO_SAMPLES / DEMO_DRAFT).read_text(encoding="utf-8").splitlines()
+                   if json.loads(line)["ridx"] == DEMO_STEPS_QUERY)
+    Console().rule("example assessment with no charge given (predicted) and the guideline's steps: 有期徒刑 24 months")
+    assess(text=traffic["q"], file=None, charge=None, proposed_type="fixed_term", months=24.0,
            probation_months=None, data_dir=data_dir, json_out=False)
     if serve_after:
         serve(data_dir=data_dir, host="127.0.0.1", port=8000)

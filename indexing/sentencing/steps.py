@@ -136,9 +136,12 @@ def guideline_steps(model: SentencingModel, record: CaseRecord, neighbour_months
 def departure(steps: Sequence[Step], proposed: Outcome, *, outside_statutory: bool, flagged: bool) -> dict | None:
     """At which step a proposal departs from the expectation, or None when it does not.
 
-    法定刑幅度 when it leaves the statutory range; else, for a flagged proposal, 量刑情节调节 when the
-    adjustment it implies from the baseline lies outside what the guideline allows for the present
-    circumstances (同向相加), else 基准刑 (the baseline itself differs from similar cases').
+    - 法定刑幅度: it leaves the statutory range;
+    - 量刑情节调节: a flagged proposal lower than the baseline with every stated circumstance's largest
+      reduction the guideline allows (同向相加): it reduces more than the circumstances permit;
+    - 基准刑: any other flagged proposal. Within the guideline's adjustment of the baseline, or above
+      the baseline with its largest aggravation, the difference lies in the baseline itself (the facts,
+      the quantities and what similar cases got), not in the circumstances.
     """
     if outside_statutory:
         return {"step": "bracket", "title": "法定刑幅度", "text": "拟判刑罚超出法定刑幅度"}
@@ -148,14 +151,15 @@ def departure(steps: Sequence[Step], proposed: Outcome, *, outside_statutory: bo
         return None
     implied = 100.0 * (months / baseline.months - 1.0)
     circ = [s for s in steps if s.step == "circumstance" and s.guideline_pct is not None]
-    lows = [s.guideline_pct[0] for s in circ if s.guideline_pct and s.guideline_pct[0] is not None]
-    highs = [s.guideline_pct[1] for s in circ if s.guideline_pct and s.guideline_pct[1] is not None]
-    lo, hi = sum(lows), sum(highs)
-    if circ and not lo - 0.5 <= implied <= hi + 0.5:
+    lo = sum(s.guideline_pct[0] for s in circ if s.guideline_pct and s.guideline_pct[0] is not None)
+    hi = sum(s.guideline_pct[1] for s in circ if s.guideline_pct and s.guideline_pct[1] is not None)
+    base = f"拟判刑期相对模型基准刑{months_zh(baseline.months)}{implied:+.0f}%"
+    if circ and implied < lo - 0.5:
         return {"step": "circumstance", "title": "量刑情节调节",
-                "text": f"拟判刑期相对基准刑{implied:+.0f}%，本案情节按指导意见合计可调节{lo:+.0f}%至{hi:+.0f}%",
-                "implied_pct": implied, "allowed_pct": [lo, hi]}
-    return {"step": "baseline", "title": "基准刑",
-            "text": f"拟判刑期相对模型基准刑{months_zh(baseline.months)}{implied:+.0f}%，"
-                    "差异在基准刑（犯罪事实、数量与类似案件刑期），不在情节调节",
-            "implied_pct": implied}
+                "text": f"{base}，而本案情节按指导意见合计至多调节{lo:+.0f}%", "implied_pct": implied, "allowed_pct": [lo, hi]}
+    if circ and implied > hi + 0.5:
+        text = f"{base}，高于按指导意见最大幅度调节后的基准刑（{hi:+.0f}%）" + ("，本案从轻情节未予体现" if hi <= 0 else "")
+    else:
+        text = f"{base}" + (f"，在本案情节可调节的{lo:+.0f}%至{hi:+.0f}%之内" if circ else "")
+    return {"step": "baseline", "title": "基准刑", "text": text + "；差异在基准刑（犯罪事实、数量与类似案件刑期）",
+            "implied_pct": implied, "allowed_pct": [lo, hi] if circ else None}

@@ -52,3 +52,21 @@ def test_several_charges_combine_and_unknown_charges_keep_the_general_bounds() -
     assert combined.min_months == 120 and combined.max_months >= 180  # 数罪并罚: the highest minimum
     assert law_context(_case([])) is UNKNOWN
     assert law_context(_case(["某某罪"])) is UNKNOWN
+
+
+def test_departure_names_the_step() -> None:
+    from indexing.sentencing.results import Step
+    from indexing.sentencing.steps import departure
+
+    steps = [Step(step="baseline", title="基准刑", text="", months=20.0),
+             Step(step="circumstance", title="自首", text="", circumstance=Circumstance.SURRENDER, guideline_pct=(-40.0, 0.0)),
+             Step(step="expected", title="宣告刑（预期）", text="", months=16.0)]
+    fixed = OutcomeType.FIXED_TERM
+    assert departure(steps, Outcome(type=fixed, months=8), outside_statutory=True, flagged=True)["step"] == "bracket"
+    assert departure(steps, Outcome(type=fixed, months=16), outside_statutory=False, flagged=False) is None
+    # reduced by 60 %: more than 自首's 40 % allows
+    low = departure(steps, Outcome(type=fixed, months=8), outside_statutory=False, flagged=True)
+    assert low["step"] == "circumstance" and low["allowed_pct"] == [-40.0, 0.0]
+    # above the baseline itself: the 从轻 circumstance was not applied, and the baseline is where it departs
+    high = departure(steps, Outcome(type=fixed, months=40), outside_statutory=False, flagged=True)
+    assert high["step"] == "baseline" and "从轻情节未予体现" in high["text"]
