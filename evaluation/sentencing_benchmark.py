@@ -46,6 +46,7 @@ from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 from evaluation.datasets import cail_split, load_cail_pooled
+from evaluation.output import provenance
 from evaluation.paths import DEFAULT_BENCHMARK_DATA
 from indexing.cards import card_to_case
 from indexing.errors import LeiAnError, RecordError
@@ -689,9 +690,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_report(report))
+    if args.out:  # a written report says where it came from (commit, date, machine, command)
+        report = {"about": provenance(), **report}
     text = json.dumps(_finite(report), ensure_ascii=False, indent=1, default=str)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        args.out.write_text(text + "\n", encoding="utf-8")
     else:
         print(text)
     return 0
