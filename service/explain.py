@@ -8,6 +8,7 @@ terms both texts use (ranked by corpus IDF), with their positions in the case's 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from indexing.schema import CaseRecord
@@ -15,6 +16,9 @@ from indexing.schema import CaseRecord
 MAX_TERMS = 10
 EXCERPT_CHARS = 300
 _QUANTITIES = ("amount_yuan", "drug_grams", "blood_alcohol_mg_100ml")
+#: A number written in digits or Chinese numerals, optionally a date or time part (2013, ２０, 3.5, 二〇一三, 五年).
+_NUMBER = re.compile(r"[\d〇零一二三四五六七八九十百千万亿两.,:/%\-．，：]+[年月日号时分秒]?")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -36,9 +40,19 @@ def compare_quantities(query: dict, case: dict) -> dict[str, dict]:
     return out
 
 
+def is_number_like(term: str) -> bool:
+    """Whether ``term`` is a number, a date part or a code rather than a word (2013, 20, 150mg, 9900-D3, 五年).
+
+    Why: numbers are rare in the corpus, so IDF ranks them as the most distinctive terms, yet two
+    cases sharing "20" or "2013" share nothing a judge would call similar facts.
+    """
+    return bool(_NUMBER.fullmatch(term)) or (any(ch.isdigit() for ch in term) and not _HAN.search(term))
+
+
 def ranked_terms(tokens: list[str], idf: Callable[[str], float]) -> list[str]:
-    """The draft's distinct terms, most distinctive (highest IDF) first: ranked once per draft."""
-    return sorted(set(tokens), key=lambda t: (-idf(t), t))
+    """The draft's distinct word terms (not numbers, see :func:`is_number_like`), most distinctive
+    (highest IDF) first: ranked once per draft."""
+    return sorted({t for t in tokens if not is_number_like(t)}, key=lambda t: (-idf(t), t))
 
 
 def shared_terms(ranked: list[str], text: str) -> list[str]:
