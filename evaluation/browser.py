@@ -22,7 +22,7 @@ def missing() -> str | None:
     """Why a browser cannot be started here, or None when it can."""
     problems = [f"{p} not found" for p in (CHROMIUM, CHROMEDRIVER) if not (p.exists() and os.access(p, os.X_OK))]
     if problems:
-        return "; ".join(problems) + " (run scripts/setup as root: apt-get install chromium chromium-driver chromium-l10n fonts-noto-cjk)"
+        return "; ".join(problems) + " (run scripts/browser-packages as root (scripts/test does): chromium, chromium-driver, fonts-noto-cjk)"
     try:
         import selenium  # noqa: F401
     except ImportError:
