@@ -33,14 +33,14 @@ class Fusion:
     # makes them a filter that still falls back to other charges when too few cases share them.
     given_charge: float = 2.0
     # Charges the charge model predicted for a draft that names none (indexing.charge_model): a
-    # guess right nine times in ten on held-out CAIL facts, weighted in between. Chosen by
+    # guess (its held-out accuracy: docs/benchmarks/charges.json), weighted in between. Chosen by
     # `python -m evaluation.tune_fusion --predicted` on the inner validation split, by its rule (the best
-    # NDCG@10; docs/benchmarks/tune_fusion_predicted.jsonl)
+    # NDCG@10; the runs: docs/benchmarks/tune_fusion_predicted.jsonl)
     predicted_charge: float = 1.0
 
 
-#: chosen by evaluation/tune_fusion.py on a validation split inside the benchmark's corpus part
-#: (NDCG@10 0.5048 vs 0.4957 dense-only; neighbour MAE 13.19 vs 14.17 months)
+#: chosen by evaluation/tune_fusion.py on a validation split inside the benchmark's corpus part (its runs:
+#: docs/benchmarks/tune_fusion_validation.jsonl; the held-out figures: docs/benchmarks/search.json)
 HYBRID = Fusion()
 DENSE_ONLY = Fusion(dense=1.0, bm25=0.0, charge=0.0, elements=0.0, given_charge=0.0, predicted_charge=0.0)
 BM25_ONLY = Fusion(dense=0.0, bm25=1.0, charge=0.0, elements=0.0, given_charge=0.0, predicted_charge=0.0)

@@ -56,10 +56,9 @@ class SentencingConfig:
     """Hyper-parameters. None of them decides a warning; they shape the models the thresholds measure."""
 
     # Defaults chosen on an inner 80/20 validation split of the CAIL corpus part with the build's own
-    # neighbour features, never on the benchmark's held-out part (2 seeds each, MAE in months):
-    # 0.3 / squared+ensemble 12.05, 0.2 / ensemble 11.79, 0.3 / absolute 11.85, 0.2 / absolute 11.77.
-    # A single booster matches the ensemble and predicts three times faster. Since the law's features
-    # (2026-12), squared loss and absolute loss tie on that inner split (11.64 / 11.61, 2 seeds), and
+    # neighbour features, never on the benchmark's held-out part (its figures: docs/benchmarks/
+    # sentencing.json). A single booster matched the three-booster ensemble there and predicts three
+    # times faster. With the law's features squared and absolute loss tie on that split, and
     # squared loss is the default because it keeps the monotone constraints: scikit-learn recomputes
     # an absolute-loss tree's leaves as residual medians after growing it, which can break them, and
     # the guideline's steps (sentencing.steps) must show each circumstance with the guideline's sign.
