@@ -10,9 +10,16 @@ be counted. The checks use patterns that are independent of the anonymizer's own
   punctuation: a stricter, simpler pattern than the anonymizer's. A few of its matches are legal
   terms, not people (被害人陈述、); those listed in ``NOT_PERSONS`` were checked by hand and are
   reported apart, never silently dropped.
+* other people named in running text, with no role word before them (issue 19): ``X的证言``,
+  ``从X处``, ``与X一起``, ``伙同X，``, ``向X购买/借款``, ``将X打伤``, ``X（另案处理）``, ``X等人``, where X is
+  2-3 Han characters starting with a surname and the cue pins both ends of X (or a punctuation mark
+  or 及/和/与 stands before it). Witnesses, third parties and accomplices tried elsewhere are natural
+  persons too. Matches that are not people (高利贷, 车窗, 施工方 ...) are in ``NOT_PERSONS_RUNNING``,
+  checked by hand on these heads and reported apart.
 
-Run ``python -m evaluation.anonymization_report [DATA_DIR]`` (default ``../shared/data``); it prints
-JSON and exits with status 2 when the data directory is absent.
+Run ``python -m evaluation.anonymization_report [DATA_DIR] [--out FILE]`` (default ``../shared/data``);
+it prints JSON (and writes it with its provenance to FILE) and exits with status 2 when the data
+directory is absent.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from evaluation.output import emit_json
 from evaluation.paths import DEFAULT_BENCHMARK_DATA
 from indexing.anonymize import MaskReport, anonymize_text, surnames
 from indexing.errors import SourceError
@@ -48,6 +56,23 @@ ROLE_NAME = re.compile(
 _PSEUDONYM = re.compile(r"[某×xXｘＸ*＊0-9０-９]|^.[甲乙丙丁戊己庚辛壬癸]$")
 #: Matches of ``ROLE_NAME`` that are legal terms, not people (checked by hand on these heads).
 NOT_PERSONS = frozenset({"陈述", "原则", "钱款", "信息", "证言", "家属", "亲属", "单位"})
+_H = "[\u4e00-\u9fff]"
+_X = f"(?P<name>{_H}{{2,3}})"
+_OPEN = r"(?<=[，,、。；;：:（(\s及和与])"
+#: Running-text cues, each pinning a name with no role word before it (independent of the anonymizer's finder).
+RUNNING_CUES = {
+    "X的证言": re.compile(_OPEN + _X + "的(?:证言|证词|陈述|供述|辩解)"),
+    "从X处": re.compile("从" + _X + "(?:处|手中|手里)"),
+    "与X一起": re.compile("(?:与|和|同|跟)" + _X + "(?:一起|一同)"),
+    "伙同X": re.compile("伙同" + _X + "(?=[，,、。；;等])"),
+    "向X购买": re.compile("向" + _X + "(?:购买|购得|借款|借钱|借了|索要)"),
+    "将X打伤": re.compile("将" + _X + "(?:打伤|打倒|捅伤|砍伤|刺伤|撞倒|撞伤|杀害|打死)"),
+    "X（另案处理）": re.compile(_OPEN + _X + "[（(](?:另案|已判决|已判刑|在逃)"),
+    "X等人": re.compile(_OPEN + _X + "等人"),
+}
+#: Matches of ``RUNNING_CUES`` that are not a person's name (checked by hand on these heads): words,
+#: a job (施工方), a title (易总 'boss Yi'), an authority (国资委).
+NOT_PERSONS_RUNNING = frozenset({"相应", "高利贷", "严惩", "车窗", "车行", "那男子", "国资委", "施工方", "来没有", "易总"})
 SAMPLE_SIZE = 5
 _EXCERPT = 160
 
@@ -90,6 +115,9 @@ def anonymization_figures(data_dir: Path = DEFAULT_BENCHMARK_DATA) -> dict[str, 
     role_names = 0
     role_left: list[dict[str, str]] = []
     not_person_left: Counter[str] = Counter()
+    running_names = 0
+    running_left: list[dict[str, Any]] = []
+    running_not_person_left: Counter[str] = Counter()
     not_idempotent = 0
     sample: list[dict[str, Any]] = []
     for row in rows:
@@ -127,6 +155,21 @@ def anonymization_figures(data_dir: Path = DEFAULT_BENCHMARK_DATA) -> dict[str, 
                 context = query[max(0, m.start() - 6) : m.end() + 6]
                 role_left.append({"id": row["id"], "role": m.group("role"), "name": name, "context": context})
 
+        seen_running: set[str] = set()
+        for cue, pattern in RUNNING_CUES.items():
+            for m in pattern.finditer(query):
+                name = m.group("name")
+                if name in seen_running or name[0] not in known_surnames or _PSEUDONYM.search(name):
+                    continue
+                seen_running.add(name)
+                if name in NOT_PERSONS_RUNNING:
+                    running_not_person_left[name] += name in output
+                    continue
+                running_names += 1
+                if name in output:
+                    context = query[max(0, m.start() - 8) : m.end() + 8]
+                    running_left.append({"id": row["id"], "cue": cue, "name": name, "context": context})
+
         first = DEFENDANT.search(query)
         if first and len(sample) < SAMPLE_SIZE and not _PSEUDONYM.search(first.group(1)):
             before = query[first.start() : first.start() + _EXCERPT]
@@ -152,6 +195,14 @@ def anonymization_figures(data_dir: Path = DEFAULT_BENCHMARK_DATA) -> dict[str, 
             "left": role_left,
             "not_persons_excluded": dict(not_person_left),
         },
+        "running_text_names": {
+            "patterns": {cue: pattern.pattern for cue, pattern in RUNNING_CUES.items()},
+            "names": running_names,
+            "left_in_output": len(running_left),
+            "left_by_cue": dict(Counter(item["cue"] for item in running_left).most_common()),
+            "left": running_left,
+            "not_persons_excluded": dict(running_not_person_left),
+        },
         "masked": total.counts(),
         "placeholders_per_record": round(persons / len(rows), 2) if rows else 0,
         "not_idempotent_records": not_idempotent,
@@ -164,6 +215,13 @@ def anonymization_figures(data_dir: Path = DEFAULT_BENCHMARK_DATA) -> dict[str, 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    out = None
+    if "--out" in args:
+        i = args.index("--out")
+        if i + 1 >= len(args):
+            print("usage: python -m evaluation.anonymization_report [DATA_DIR] [--out FILE]", file=sys.stderr)
+            return 2
+        out, args = Path(args[i + 1]), args[:i] + args[i + 2 :]
     data_dir = Path(args[0]) if args else DEFAULT_BENCHMARK_DATA
     try:
         figures = anonymization_figures(data_dir)
@@ -171,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"error": "data dir absent or incomplete", "detail": str(exc)}, ensure_ascii=False, indent=2))
         print(f"anonymization report: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(figures, ensure_ascii=False, indent=2))
+    if out is None:
+        print(json.dumps(figures, ensure_ascii=False, indent=2))
+    else:
+        emit_json(figures, out)
     return 0
 
 
