@@ -18,6 +18,7 @@ Run: ``python -m evaluation.extraction_report [DATA_DIR]`` (default ``../shared/
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -25,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from evaluation.output import emit_json
 from evaluation.paths import DEFAULT_BENCHMARK_DATA
 from indexing.charges import charges_in, is_canonical, normalize_charge, split_charge_names
 from indexing.errors import SourceError
@@ -181,14 +183,16 @@ def extraction_figures(
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    data_dir = Path(args[0]) if args else DEFAULT_BENCHMARK_DATA
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", nargs="?", type=Path, default=DEFAULT_BENCHMARK_DATA, help="the shared data folder")
+    parser.add_argument("--out", type=Path, help="also write the JSON report here (with commit, date, machine, command)")
+    args = parser.parse_args(argv)
     try:
-        figures = extraction_figures(data_dir)
+        figures = extraction_figures(args.data_dir)
     except SourceError as exc:
         print(f"extraction_report: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(figures, ensure_ascii=False, indent=2))
+    emit_json(figures, args.out)
     return 0
 
 
