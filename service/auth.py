@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
 
-from service.errors import Problem
+from service.errors import Problem, declare_problems
 from service.keys import Role, active_keys_exist, lookup_key
 from service.ratelimit import retry_after
 
@@ -99,7 +99,8 @@ def authorize(request: Request, user: User, roles: frozenset[Role]) -> None:
 
 
 def declare_key_auth(app: FastAPI, prefix: str = "/v1/") -> None:
-    """Name the two ways of sending a key in the OpenAPI schema, on every operation under ``prefix``.
+    """Name the two ways of sending a key in the OpenAPI schema, on every operation under ``prefix``;
+    declare the errors as the problem details they are (:func:`service.errors.declare_problems`).
 
     Why not FastAPI's ``Security(HTTPBearer())`` dependencies, which would declare them by
     themselves: they would be two more dependencies solved and called on every request, only to
@@ -114,6 +115,7 @@ def declare_key_auth(app: FastAPI, prefix: str = "/v1/") -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
+            declare_problems(schema)
             schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(schemes)
             for path, operations in schema["paths"].items():
                 if path.startswith(prefix):

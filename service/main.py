@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from indexing.db import make_engine
 from indexing.errors import LeiAnError
@@ -16,12 +17,13 @@ from service.audit_middleware import AuditMiddleware
 from service.auth import declare_key_auth
 from service.body_limit import BodyLimit
 from service.config import Settings, get_settings
-from service.deps import IndexDep, IndexHolder
+from service.deps import IndexDep, IndexHolder, get_index
 from service.ratelimit import RateLimiter
 from service.routes import alerts, assess, cases, meta, search
 from service.write_queue import WriteQueue
 
 logger = logging.getLogger(__name__)
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's scripts and styles, for /docs and /redoc
 
 
 @asynccontextmanager
@@ -43,7 +45,13 @@ async def _load_index_before_serving(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None, *, local_actor: str | None = None) -> FastAPI:
     """The API app. ``local_actor`` (the CLI's in-process app only) makes keyless requests the admin."""
     settings = settings or get_settings()
-    app = FastAPI(
+    # /docs and /redoc as FastAPI's own, with their assets served from the fastapi-offline wheel under
+    # DOCS_ASSETS: FastAPI's pages load them from cdn.jsdelivr.net, so without internet (a court's
+    # network) /docs was a blank page. No key is needed for them, as for /openapi.json. No validator
+    # badge either: Swagger UI would have validator.swagger.io fetch the schema (off a loopback host).
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},
         title="LeiAn (类案)",
         version="0.1.0",
         description="Similar-case retrieval and sentencing-deviation warnings for Chinese court judgments.",
@@ -59,11 +67,9 @@ def create_app(settings: Settings | None = None, *, local_actor: str | None = No
     app.add_middleware(AuditMiddleware, writes=app.state.writes)  # outermost: refusals are recorded too
     errors.install(app)
     v1 = APIRouter(prefix="/v1")
-    v1.include_router(search.router)
-    v1.include_router(assess.router)
-    v1.include_router(alerts.router)
-    v1.include_router(meta.router)
-    v1.include_router(cases.router)
+    for router in (search.router, assess.router, alerts.router, meta.router, cases.router):
+        errors.declare_unavailable(router, get_index)  # before it is included: older FastAPI copies its routes then
+        v1.include_router(router)
     app.include_router(v1)
 
     @app.get("/healthz", tags=["meta"])
@@ -71,6 +77,7 @@ def create_app(settings: Settings | None = None, *, local_actor: str | None = No
         """Liveness plus the served index version and size."""
         return {"status": "ok", "index_version": index.version, "cases": len(index)}
 
+    errors.declare_unavailable(app.router, get_index)
     web.install(app)
     declare_key_auth(app)
     return app

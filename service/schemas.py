@@ -6,6 +6,7 @@ import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 MAX_TEXT = 100_000  # characters: a long judgment is ~30k
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -203,3 +204,20 @@ class StatsOut(BaseModel):
     sentencing_group_by: str  # of the corpus's sentences: the same, except "year" for month
     deviation: list[dict]
     sentencing: list[dict]
+
+
+# the schema of service.errors.problem's bodies, for the OpenAPI schema (service.errors.declare_problems);
+# tests/service/test_docs_offline.py validates real error responses against it
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (media type application/problem+json): the body of every declared error response."""
+
+    type: str = Field(description="a URI naming the kind of problem; about:blank: the status says what it is",
+                      examples=["about:blank"])
+    title: str = Field(description="short summary of the kind of problem", examples=["Invalid request"])
+    status: int = Field(ge=400, le=599, description="the response's HTTP status code, repeated")
+    detail: str = Field(description="what was wrong with this request", examples=["k: Input should be less than or equal to 100"])
+    # absent rather than null when there is none: SkipJsonSchema keeps null out of the schema, and the
+    # extra drops the default that would show it
+    field: str | SkipJsonSchema[None] = Field(
+        None, json_schema_extra=lambda schema: schema.pop("default", None),
+        description="the offending request field (dotted path), 'body', or header (e.g. 'Authorization'); absent when none")
