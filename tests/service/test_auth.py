@@ -252,3 +252,34 @@ def test_token_bucket_refills_at_its_rate_and_divides_among_workers() -> None:
     assert bucket.acquire("k", now=0.2) == 0.0  # one token back after 1/5 s
     assert bucket.acquire("other", now=0.2) == 0.0
     assert RateLimiter(0, 1).acquire("k") == 0.0  # 0 turns limiting off
+
+
+def _doc_role_table() -> dict[tuple[str, str], set[str]]:
+    """(method, path with {} for parameters) -> roles allowed, as docs/operations.md's role table says."""
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    header = next(line for line in text.splitlines() if line.startswith("| endpoint | judge"))
+    columns = [c.strip() for c in header.strip("|").split("|")][1:]
+    table: dict[tuple[str, str], set[str]] = {}
+    rows = text.split(header, 1)[1].splitlines()[2:]
+    for row in rows:
+        if not row.startswith("|"):
+            break
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        allowed = {role for role, cell in zip(columns, cells[1:], strict=True) if cell == "✓"}
+        for methods, path in re.findall(r"`([A-Z/]+) (/v1/[^`]*)`", cells[0]):
+            for method in methods.split("/"):
+                table[(method, re.sub(r"\{[^}]*\}", "{}", path))] = allowed
+    return table
+
+
+def test_the_role_table_in_the_docs_is_the_contract_the_tests_check(http: httpx.Client) -> None:
+    import re
+
+    documented = _doc_role_table()
+    tested = {(m, re.sub(r"\{[^}]*\}", "{}", p)): roles for m, p, _kw, roles in ENDPOINTS.values()}
+    served = {(m.upper(), re.sub(r"\{[^}]*\}", "{}", p)) for p, ops in http.get("/openapi.json").json()["paths"].items()
+              if p.startswith("/v1/") for m in ops}
+    assert served == set(tested), "every served /v1 operation is in ENDPOINTS, and only those"
+    assert documented == tested, "docs/operations.md's role table says what the role tests check"
