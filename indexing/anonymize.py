@@ -482,7 +482,8 @@ def find_names(texts: Iterable[str]) -> list[str]:
     """Natural persons' names in ``texts`` (head first), in order of first discovery.
 
     Two passes: names in sure or delimited positions first (被告人X，男 / 辩护人X、Y，), then names
-    in running text, where an already known name is preferred over guessing its length.
+    in running text, where an already known name is preferred over guessing its length. Then names
+    with no role word before them, read off context cues (``indexing.names_in_text``).
     """
     texts = [t for t in texts if t]
     found: dict[str, None] = {}
@@ -504,6 +505,12 @@ def find_names(texts: Iterable[str]) -> list[str]:
             name = _name_in_running_text(text, pos, known)
         if name is not None:
             found.setdefault(name, None)
+    # people named with no role word before them (王俊荣的证言, 从王艳玲处): a module of its own,
+    # imported here because it builds on the guards above
+    from indexing.names_in_text import names_in_running_text
+
+    for name in names_in_running_text(texts, found):
+        found.setdefault(name, None)
     return list(found)
 
 
