@@ -40,6 +40,7 @@ from indexing.quality import CARD_SOURCES, check, corpus_flags
 from indexing.schema import CaseRecord, Quarantined, RawJudgment
 
 BATCH = 500  # cases per transaction
+REPEATS_NAMED = 20  # repeated records whose locations the report names (all are counted)
 _CORPUS_FLAG_FIELDS = ("duplicate_of", "near_duplicate_of", "overturned", "overturned_by")
 
 
@@ -50,12 +51,17 @@ class IngestReport:
     run_id: str
     sources: dict[str, str] = field(default_factory=dict)  # file -> detected format
     unreadable_sources: dict[str, str] = field(default_factory=dict)  # file -> why
-    read: int = 0
+    read: int = 0  # case records read; each is stored (new, updated, unchanged), repeated or rejected
     stored_new: int = 0
     updated: int = 0
     unchanged: int = 0
+    repeated: int = 0  # the same case (case id) as a record read earlier in this run: only that first one is stored
+    repeated_at: dict[str, str] = field(default_factory=dict)  # location -> the first record's location (a few)
     rejected: Counter = field(default_factory=Counter)  # "field: reason" -> count
-    statutes: int = 0
+    without_facts: Counter = field(default_factory=Counter)  # source -> stored records with no facts text
+    statutes: int = 0  # statute articles read (not case records)
+    statutes_distinct: int = 0  # distinct (law, article) among them: what the statute table holds of this run
+    statutes_by_file: Counter = field(default_factory=Counter)
     exact_duplicates: int = 0
     near_duplicates: int = 0
     overturned: int = 0
@@ -90,9 +96,14 @@ class IngestReport:
             "stored_new": self.stored_new,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "repeated": self.repeated,
+            "repeated_at": self.repeated_at,
             "rejected": self.rejected_total,
             "rejected_by_reason": dict(self.rejected.most_common()),
+            "without_facts": dict(self.without_facts.most_common()),
             "statutes": self.statutes,
+            "statutes_distinct": self.statutes_distinct,
+            "statutes_by_file": dict(self.statutes_by_file),
             "exact_duplicates": self.exact_duplicates,
             "near_duplicates": self.near_duplicates,
             "overturned": self.overturned,
@@ -150,7 +161,13 @@ def ingest(
     db.start_run(engine, run_id)
     pending: list[tuple[CaseRecord, str]] = []
     statutes: list[dict] = []
+    statute_keys: set[tuple[str, str]] = set()
     rejected: list[Quarantined] = []
+    # Where each case of this run was first read. A second record of the same case (the same record
+    # in two files, as judge_sample.jsonl and judge_second_instance.jsonl share one) is counted as
+    # repeated and not stored again: it is no new case, and two rows with one key in a batch are an
+    # error in PostgreSQL's upsert.
+    first_seen: dict[str, str] = {}
 
     def flush() -> None:
         with interrupts_deferred():  # an interrupt mid-write would leave SQLite's lock held: finish first
@@ -200,7 +217,10 @@ def ingest(
             for item in items:
                 if isinstance(item, StatuteArticle):
                     report.statutes += 1
+                    report.statutes_by_file[str(path)] += 1
                     statutes.append(item.__dict__)
+                    statute_keys.add((item.law, item.number_text))
+                    report.statutes_distinct = len(statute_keys)
                     continue
                 report.read += 1
                 if isinstance(item, Quarantined):
@@ -211,6 +231,14 @@ def ingest(
                 except RecordError as exc:
                     reject(Quarantined(source=item.source, location=exc.location, field=exc.field, reason=exc.reason))
                     continue
+                if record.case_id in first_seen:
+                    report.repeated += 1
+                    if len(report.repeated_at) < REPEATS_NAMED:
+                        report.repeated_at[item.location] = first_seen[record.case_id]
+                    continue
+                first_seen[record.case_id] = item.location
+                if not record.facts:
+                    report.without_facts[record.source] += 1
                 report.masked.update(masked)
                 report.by_charge.update(record.charges or ["(none)"])
                 report.by_outcome[record.outcome.type.value if record.outcome else "unknown"] += 1

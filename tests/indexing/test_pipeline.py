@@ -40,18 +40,35 @@ def test_ingest_all_samples_is_complete_and_idempotent(engine: Engine, tmp_path:
     first = ingest([SAMPLES], engine, tmp_path / "quarantine", progress=False)
     assert not first.unreadable_sources
     assert first.read > 1500
-    # nothing read is lost: every record is stored or quarantined with a reason
-    assert first.stored + first.rejected_total == first.read
-    assert first.stored_new == db.count_cases(engine) == first.total_in_store
-    assert first.statutes == 452  # records in criminal_law_articles.jsonl (the last has no newline)
+    # nothing read is lost: every record is stored, repeated (the same case read earlier) or quarantined
+    assert first.stored + first.repeated + first.rejected_total == first.read
+    assert first.stored_new == first.stored == db.count_cases(engine) == first.total_in_store
+    # one JuDGE judgment is in two sample files: a repeat, not an "unchanged" case of a fresh store
+    assert (first.unchanged, first.repeated) == (0, 1)
+    assert first.repeated_at == {f"{SAMPLES}/judge_second_instance.jsonl:3": f"{SAMPLES}/judge_sample.jsonl:77"}
+    assert first.without_facts == {"traffic_card": 500}  # stored, never indexed: the cards have no text
+    # records in criminal_law_articles.jsonl (the last has no newline, so `wc -l` says 451)
+    assert first.statutes == first.statutes_distinct == first.statutes_by_file[str(SAMPLES / "criminal_law_articles.jsonl")] == 452
     assert first.by_outcome["fixed_term"] > 100
     assert first.by_charge["盗窃罪"] > 20
     assert first.masked.get("names", 0) > 0
 
     second = ingest([SAMPLES], engine, tmp_path / "quarantine", progress=False)
     assert second.stored_new == 0 and second.updated == 0
-    assert second.unchanged == first.stored
+    assert second.unchanged == first.stored and second.repeated == 1
     assert db.count_cases(engine) == first.total_in_store
+
+
+def test_a_case_read_twice_in_one_batch_is_stored_once_and_counted_as_repeated(engine: Engine, tmp_path: Path) -> None:
+    """Two records of one case in the same batch were both counted as new (SQLite) or failed the
+    batch's upsert (PostgreSQL: a row cannot be affected twice by one statement)."""
+    lines = _first_lines(SAMPLES / "judge_sample.jsonl", 3)  # a JuDGE record's case id is its text_id
+    src = tmp_path / "twice.jsonl"
+    src.write_text(lines[0] + lines[1] + lines[0] + lines[2], encoding="utf-8")
+    report = ingest([src], engine, tmp_path / "q", progress=False)
+    assert (report.read, report.stored_new, report.repeated, report.unchanged) == (4, 3, 1, 0)
+    assert report.repeated_at == {f"{src}:3": f"{src}:1"}
+    assert db.count_cases(engine) == 3 and sum(report.by_outcome.values()) == 3
 
 
 def test_stored_cases_are_anonymized(engine: Engine, tmp_path: Path) -> None:
