@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -207,3 +209,154 @@ class Embedder:
                 out.append(torch.softmax(first(feats)["charge_logits"], dim=-1).numpy())
         probs = np.concatenate(out) if out else np.zeros((0, len(classes)), dtype=np.float32)
         return list(classes), probs.astype(np.float32)
+
+
+#: The saved module stack whose one-text pass :class:`ArrayEncoder` runs without torch.
+_ARRAY_STACK = ("indexing.embed_modules.CharNgramCaseEmbedding", "sentence_transformers.base.modules.normalize.Normalize")
+#: Amount units and their base unit and factor: a copy of ``embed_modules.MAGNITUDE_UNITS`` (see ArrayEncoder).
+_MAGNITUDE_UNITS: dict[str, tuple[str, float]] = {
+    "万元": ("元", 1e4), "余元": ("元", 1.0), "元": ("元", 1.0), "千克": ("克", 1e3), "公斤": ("克", 1e3),
+    "克": ("克", 1.0), "吨": ("克", 1e6), "mg/100ml": ("mg", 1.0), "毫克/100毫升": ("mg", 1.0), "株": ("株", 1.0),
+    "只": ("只", 1.0), "立方米": ("方", 1.0), "次": ("次", 1.0), "人": ("人", 1.0), "头": ("头", 1.0), "辆": ("辆", 1.0),
+}
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(" + "|".join(re.escape(u) for u in sorted(_MAGNITUDE_UNITS, key=len, reverse=True)) + ")")
+_SPACES = re.compile(r"\s+")
+_SQRT_EPS = 1e-8  # embed_modules._SQRT_EPS
+
+
+class ArrayEncoder:
+    """LeiAn's own embedder for one text, from its saved files, in numpy: neither torch nor sentence-transformers.
+
+    Why: a CLI search embeds one draft, and importing torch and sentence-transformers to do it took
+    5-7 s of CPU, most of a one-shot answer. The formulas are ``embed_modules.OneTextEmbedding``'s
+    (which needs the torch module for its tokenization), and the tokenization repeats that module's
+    ``normalized`` and magnitude tokens, since importing it imports torch. A copy can drift, so
+    :meth:`reproduces` must confirm it on texts whose vectors the model itself computed (the index's
+    stored ones) before anything is encoded with it; a model it cannot reproduce is loaded instead.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from safetensors.numpy import load_file
+
+        from indexing.char_grams import GramTable
+
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        weights = load_file(str(path / "model.safetensors"))
+        self.token_to_id = {t: i for i, t in enumerate(vocab)}
+        self.table = GramTable(enumerate(vocab))
+        self.ngram_range = tuple(config.get("ngram_range", (1, 2)))
+        self.magnitudes = bool(config.get("magnitudes", True))
+        self.block_weights = tuple(float(w) for w in config["block_weights"])
+        self.sigma = float(config["severity_sigma"])
+        self.token_weights = weights["token_weights"]
+        self.embedding = weights["embedding.weight"]
+        self.charge_weight = weights.get("charge_head.weight")
+        self.charge_bias = weights.get("charge_head.bias")
+        severity = weights.get("severity_bag.weight")
+        self.severity = severity[:, 0] if severity is not None else None
+        self.severity_bias = weights.get("severity_bias", np.zeros(1, np.float32))
+        self.centers = weights["centers"]
+        self.dim = int(config["embedding_dim"]) + len(config.get("charge_classes", ())) + len(config.get("severity_centers", ()))
+
+    @classmethod
+    def for_directory(cls, path: Path) -> ArrayEncoder | None:
+        """The encoder of a LeiAn-trained model directory (n-grams of one or two characters), else None."""
+        try:
+            modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+            config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return None
+        if tuple(m.get("type") for m in modules) != _ARRAY_STACK or modules[0].get("path") != "":
+            return None
+        lo, hi = config.get("ngram_range", (1, 2))
+        if not 1 <= lo <= hi <= 2:
+            return None
+        try:
+            return cls(path)
+        except (OSError, KeyError, ValueError, ImportError) as exc:
+            logger.info("%s: no torch-free encoder (%s); the model will be loaded", path, exc)
+            return None
+
+    def token_ids(self, text: str) -> np.ndarray:
+        """``CharNgramCaseEmbedding.token_id_array``: sorted ids of the text's distinct vocabulary tokens."""
+        from indexing.char_grams import distinct, gram_keys
+
+        keys, _counts = distinct(gram_keys(_SPACES.sub(" ", text.lower()).strip(), *self.ngram_range))
+        _hit, ids = self.table.lookup(keys)
+        if self.magnitudes:
+            magnitude = set()
+            for value, unit in _AMOUNT.findall(text.replace(",", "")):
+                name, factor = _MAGNITUDE_UNITS[unit]
+                amount = float(value) * factor
+                if amount > 0:
+                    magnitude.add(f"⟨{name}{math.floor(2 * math.log10(amount))}⟩")
+            extra = [self.token_to_id[t] for t in magnitude if t in self.token_to_id]
+            ids = np.concatenate([ids, np.array(extra, dtype=np.int64)]) if extra else ids
+        ids.sort()
+        return ids
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """``(1, dim)`` float32, unit length: the model's ``encode([text], normalize_embeddings=True)``."""
+        ids = self.token_ids(str(text))
+        weights = self.token_weights[ids]
+        weights = weights / max(float(np.sqrt(np.dot(weights, weights))), 1e-12)
+        bag = weights @ self.embedding[ids] if len(ids) else np.zeros(self.embedding.shape[1], dtype=np.float32)
+        hn = bag / max(float(np.linalg.norm(bag)), 1e-12)
+        w_lex, w_charge, w_sev = self.block_weights
+        blocks = [w_lex * hn]
+        if self.charge_weight is not None and self.charge_bias is not None:
+            logits = self.charge_weight @ hn + self.charge_bias
+            p = np.exp(logits - logits.max())
+            blocks.append(w_charge * np.sqrt(p / p.sum() + _SQRT_EPS))
+        if self.severity is not None:
+            sev = float(weights @ self.severity[ids]) + float(self.severity_bias[0])
+            bumps = np.exp(-((sev - self.centers) ** 2) / (2 * self.sigma**2))
+            blocks.append(w_sev * bumps / max(float(np.linalg.norm(bumps)), 1e-12))
+        vector = np.concatenate(blocks)
+        return (vector / max(float(np.linalg.norm(vector)), 1e-12))[None, :].astype(np.float32)
+
+    def reproduces(self, texts: Sequence[str], vectors: np.ndarray, atol: float = 1e-5) -> bool:
+        """Whether the encoder gives ``vectors`` (the model's own, e.g. an index's stored rows) for ``texts``."""
+        if not len(texts) or vectors.shape != (len(texts), self.dim):
+            return False
+        got = np.concatenate([self.encode_one(t) for t in texts])
+        return bool(np.allclose(got, vectors, atol=atol))
+
+
+class QueryEmbedder:
+    """An index's embedder for a one-shot answer: one text in numpy when that reproduces the index's
+    vectors (:class:`ArrayEncoder`), the model itself (loaded on first need) for anything else.
+
+    Offers what a search asks of an :class:`Embedder` (``encode``, ``dim``, ``name``,
+    ``charge_probabilities``, ``model``), with the same numbers.
+    """
+
+    def __init__(self, path: Path, probe_texts: Sequence[str], probe_vectors: np.ndarray) -> None:
+        self.path = path
+        self.name = str(path)
+        self._full: Embedder | None = None
+        self._array = ArrayEncoder.for_directory(path)
+        if self._array is not None and not self._array.reproduces(probe_texts, probe_vectors):
+            logger.warning("%s: the torch-free encoder does not reproduce the index's vectors; loading the model", path)
+            self._array = None
+        self.dim = self._array.dim if self._array is not None else self.full.dim
+
+    @property
+    def full(self) -> Embedder:
+        """The model itself (torch and sentence-transformers), loaded once, when first needed."""
+        if self._full is None:
+            self._full = Embedder.load(str(self.path))
+        return self._full
+
+    @property
+    def model(self) -> SentenceTransformer:
+        return self.full.model
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        if len(texts) == 1 and self._array is not None:
+            return self._array.encode_one(texts[0])
+        return self.full.encode(texts, batch_size=batch_size, show_progress=show_progress)
+
+    def charge_probabilities(self, texts: Sequence[str], batch_size: int = 256) -> tuple[list[str], np.ndarray] | None:
+        return self.full.charge_probabilities(texts, batch_size=batch_size)

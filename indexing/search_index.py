@@ -1,15 +1,18 @@
 """A built index version loaded read-only: rows, embeddings (mmap), FAISS, BM25 and the embedder.
 
 Loading is the service's job at start-up (and when CURRENT changes); searching is a pure function of
-the loaded arrays. The same object serves every request, so one copy of the arrays is shared.
+the loaded arrays. The same object serves every request, so one copy of the arrays is shared. A
+one-shot answer (the CLI without a server) loads ``lazy``: the models only when first used.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import faiss
 import numpy as np
@@ -17,6 +20,14 @@ import numpy as np
 from indexing.artifacts import read_manifest
 from indexing.bm25 import BM25Index
 from indexing.dense import load_faiss, search
+
+if TYPE_CHECKING:
+    from indexing.charge_model import ChargePredictor
+    from indexing.embed import Embedder, QueryEmbedder
+    from indexing.sentencing import SentencingModel
+
+#: Stored rows whose vectors check the lazy index's torch-free encoder (indexing.embed.ArrayEncoder).
+PROBE_ROWS = 3
 
 
 @dataclass
@@ -39,9 +50,14 @@ class Filters:
 
 
 class SearchIndex:
-    def __init__(self, directory: Path, *, with_sentencing: bool = True) -> None:
-        from indexing.embed import Embedder
+    """One index version, loaded whole (a server: every request finds everything ready).
 
+    ``lazy=True`` (one answer, then exit) loads the charge and sentencing models when first used, and
+    embeds one text without torch where that reproduces the index's own vectors: a CLI search then
+    imports neither torch nor sentence-transformers (5-7 s of CPU) and loads no model it does not use.
+    """
+
+    def __init__(self, directory: Path, *, with_sentencing: bool = True, lazy: bool = False) -> None:
         self.directory = directory
         self.manifest = read_manifest(directory)
         with (directory / "cases.jsonl").open(encoding="utf-8") as fh:
@@ -55,7 +71,7 @@ class SearchIndex:
         # dominates at this size); approximate indexes (HNSW, IVF) for large corpora still search in faiss
         self._exhaustive = isinstance(faiss.downcast_index(self.faiss), faiss.IndexFlat) and len(self.embeddings) == self.faiss.ntotal
         self.bm25 = BM25Index.load(directory / "bm25")
-        self.embedder = Embedder.load(str(directory / "embedder"))
+        self.embedder: Embedder | QueryEmbedder = self._query_embedder() if lazy else self._full_embedder()
         self.version = self.manifest["version"]
         self.row_of = {row["case_id"]: i for i, row in enumerate(self.rows)}
         # filters are vectorized: an inverted list per charge and one array per filterable column
@@ -70,16 +86,54 @@ class SearchIndex:
         self._flagged = np.array([bool(r["flags"]["overturned"] or r["flags"]["superseded"] or r["flags"]["near_duplicate_of"])
                                   for r in self.rows])
         self._doc_freq = self._document_frequencies()
-        self.charge_model = None
-        if (directory / "charges").is_dir():
-            from indexing.charge_model import ChargePredictor
+        self._with_sentencing = with_sentencing
+        self._models_lock = threading.Lock()
+        self._charge_model: ChargePredictor | None = None
+        self._sentencing: SentencingModel | None = None
+        self._loaded: set[str] = set()
+        if not lazy:
+            self.load_models()
 
-            self.charge_model = ChargePredictor.load(directory / "charges")
-        self.sentencing = None
-        if with_sentencing and (directory / "sentencing").is_dir():
-            from indexing.sentencing import SentencingModel
+    def _full_embedder(self) -> Embedder:
+        from indexing.embed import Embedder
 
-            self.sentencing = SentencingModel.load(directory / "sentencing")
+        return Embedder.load(str(self.directory / "embedder"))
+
+    def _query_embedder(self) -> QueryEmbedder:
+        from indexing.embed import QueryEmbedder
+
+        with_facts = [i for i, row in enumerate(self.rows) if row.get("facts")]
+        probes = with_facts[:: max(1, len(with_facts) // PROBE_ROWS)][:PROBE_ROWS]
+        return QueryEmbedder(self.directory / "embedder", [self.rows[i]["facts"] for i in probes],
+                             np.asarray(self.embeddings[probes], dtype=np.float32))
+
+    def load_models(self) -> None:
+        """Load the charge and sentencing models now, if not yet (a server, before it serves)."""
+        _ = self.charge_model, self.sentencing
+
+    @property
+    def charge_model(self) -> ChargePredictor | None:
+        """The charge predictor fitted at build time (None when the version has none)."""
+        if "charges" not in self._loaded:
+            with self._models_lock:
+                if "charges" not in self._loaded and (self.directory / "charges").is_dir():
+                    from indexing.charge_model import ChargePredictor
+
+                    self._charge_model = ChargePredictor.load(self.directory / "charges")
+                self._loaded.add("charges")
+        return self._charge_model
+
+    @property
+    def sentencing(self) -> SentencingModel | None:
+        """The sentencing model (None when the version has none or it was not asked for)."""
+        if "sentencing" not in self._loaded:
+            with self._models_lock:
+                if "sentencing" not in self._loaded and self._with_sentencing and (self.directory / "sentencing").is_dir():
+                    from indexing.sentencing import SentencingModel
+
+                    self._sentencing = SentencingModel.load(self.directory / "sentencing")
+                self._loaded.add("sentencing")
+        return self._sentencing
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -26,14 +26,19 @@ from service.retrieve import prepare_draft, retrieve
 logger = logging.getLogger(__name__)
 
 
-def _loaded(directory: Path) -> SearchIndex:
+def _loaded(directory: Path, *, one_shot: bool = False) -> SearchIndex:
     """Load a version, then move every live object into the garbage collector's permanent generation.
+
+    ``one_shot`` (the CLI's in-process app, which answers one request and exits) loads lazily
+    (:class:`SearchIndex` ``lazy``), with no warm-up and no collection: both pay off only over many requests.
 
     Why: a loaded index is about half a million long-lived Python objects (rows, vocabularies, the
     models), and each full collection walks them all: ~0.35 s with the GIL held, a stall for every
     request of the worker whenever one runs under load. Frozen objects are still freed by reference
     counting once a later version replaces them; only reference cycles among them would stay.
     """
+    if one_shot:
+        return SearchIndex(directory, lazy=True)
     index = SearchIndex(directory)
     _warm(index)
     gc.collect()
@@ -74,11 +79,14 @@ class IndexHolder:
     requests go on being answered from the loaded one, which is swapped out once the new one is ready:
     loading takes seconds (the embedder, the sentencing model), and no request should wait for it. A
     version that fails to load is logged and skipped, and the loaded one keeps serving.
+
+    With ``one_shot=True`` (the CLI's in-process app) the index loads only what the one answer needs.
     """
 
-    def __init__(self, data_dir: Path, *, background: bool = False) -> None:
+    def __init__(self, data_dir: Path, *, background: bool = False, one_shot: bool = False) -> None:
         self.data_dir = data_dir
         self.background = background
+        self.one_shot = one_shot
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
         self._loading: Path | None = None
@@ -107,7 +115,7 @@ class IndexHolder:
         directory = self.current()
         with self._lock:
             if self._index is None or self._index.directory != directory:
-                self._index = _loaded(directory)
+                self._index = _loaded(directory, one_shot=self.one_shot)
             return self._index
 
     def get_nowait(self) -> SearchIndex | None:
