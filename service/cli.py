@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from service.cli_admin import audit_app, audit_cli, cli_actor, keys_app
-from service.config import get_settings
+from service.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy import Engine
 
 app = typer.Typer(help="LeiAn (类案): similar-case retrieval and sentencing-deviation warnings.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -87,13 +93,22 @@ def ingest(
 
 
 def _print_report(rep: dict) -> None:
+    """The ingest report; the case records read add up: stored (new, updated, unchanged) + repeated + rejected."""
     console = Console()
     table = Table(title=f"LeiAn ingest report ({rep['run_id']})", show_header=False)
-    for key in ("read", "stored", "stored_new", "updated", "unchanged", "rejected", "statutes", "total_in_store"):
-        table.add_row(key.replace("_", " "), str(rep[key]))
+    table.add_row("case records read", str(rep["read"]))
+    for key, words in (("stored_new", "stored new"), ("updated", "updated"), ("unchanged", "unchanged"),
+                       ("repeated", "repeated in this run"), ("rejected", "rejected")):
+        table.add_row(f"  {words}", str(rep[key]))
+    distinct = "" if rep["statutes_distinct"] == rep["statutes"] else f", {rep['statutes_distinct']} distinct"
+    files = ", ".join(f"{Path(f).name} {n}" for f, n in rep["statutes_by_file"].items())
+    table.add_row("statute articles read", f"{rep['statutes']}{distinct}" + (f" ({files})" if files else ""))
+    table.add_row("cases in store", str(rep["total_in_store"]))
     table.add_row("flags in store", ", ".join(f"{k.replace('_', ' ')} {rep[k]}" for k in ("exact_duplicates", "near_duplicates", "overturned", "superseded")))
     table.add_row("time", f"{rep['seconds']} s ({rep['docs_per_second']} docs/s)")
     console.print(table)
+    for line in _report_notes(rep):
+        console.print(line, markup=False)
     for title, key, limit in (
         ("rejected by reason", "rejected_by_reason", 20),
         ("stored by outcome", "by_outcome", 20),
@@ -109,6 +124,26 @@ def _print_report(rep: dict) -> None:
             console.print(sub)
     if rep["quarantine_file"]:
         console.print(f"rejected records with their location and reason: {rep['quarantine_file']}")
+
+
+def _without_facts(source: str, count: int) -> str:
+    """Stored records of ``source`` without facts, in words (only case cards pass the quality check so)."""
+    from indexing.quality import CARD_SOURCES
+
+    if source in CARD_SOURCES:
+        return f"{count} {source} case cards carry no facts text: stored for sentencing statistics, not searchable"
+    return f"{count} {source} records carry no facts text: stored, not searchable"
+
+
+def _report_notes(rep: dict) -> list[str]:
+    """What the counts alone leave unexplained: stored cases that search will not find, repeated records."""
+    notes = [_without_facts(source, count) + " (leian build indexes the cases with facts)"
+             for source, count in rep["without_facts"].items()]
+    if rep["repeated"]:
+        named = "; ".join(f"{at} (first at {first})" for at, first in rep["repeated_at"].items())
+        more = f" and {rep['repeated'] - len(rep['repeated_at'])} more" if rep["repeated"] > len(rep["repeated_at"]) else ""
+        notes.append(f"{rep['repeated']} record(s) repeat a case read earlier in this run, stored once: {named}{more}")
+    return notes
 
 
 @app.command()
@@ -162,8 +197,35 @@ def build(
         audit_cli(engine, action="build", target=str(settings.data_dir), payload={
             "embedder": config.embedder, "faiss": faiss_spec, "incremental": incremental, "epochs": epochs}, status=status)
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    err.print(f"[green]built[/] {path} ({manifest['cases']} cases, embedder {manifest['embedder']['name']}, "
-              f"FAISS {manifest['faiss']}, {manifest['seconds']} s)")
+    left_out = not_indexed(engine)
+    stored = manifest["cases"] + sum(left_out.values())
+    err.print(f"[green]built[/] {path}: {manifest['cases']} of {stored} stored cases indexed (embedder "
+              f"{manifest['embedder']['name']}, FAISS {manifest['faiss']}, {manifest['seconds']} s)")
+    for why in left_out:
+        err.print(f"left out: {why}", markup=False)
+
+
+def not_indexed(engine: Engine) -> dict[str, int]:
+    """Stored cases a build leaves out, in words, with their counts: those ``indexing.build.indexable``
+    refuses (no facts text, an exact duplicate, synthetic). Counted in SQL: a second pass over the
+    records, as the build makes, would cost a million-case store another minute."""
+    from sqlalchemy import func, or_, select
+
+    from indexing.db import cases
+
+    facts = cases.c.record["facts"].as_string()
+    no_facts = or_(facts.is_(None), facts == "")
+    count = select(func.count()).select_from(cases)
+    with engine.connect() as conn:
+        by_source = conn.execute(select(cases.c.source, func.count()).where(no_facts).group_by(cases.c.source)).all()
+        duplicates = conn.scalar(count.where(~no_facts, cases.c.duplicate_of.is_not(None))) or 0
+        synthetic = conn.scalar(count.where(~no_facts, cases.c.duplicate_of.is_(None), cases.c.synthetic)) or 0
+    out = {_without_facts(source, n): n for source, n in sorted(by_source, key=lambda row: -row[1])}
+    if duplicates:
+        out[f"{duplicates} exact duplicates of another stored case"] = duplicates
+    if synthetic:
+        out[f"{synthetic} synthetic (benchmark) cases"] = synthetic
+    return out
 
 
 @app.command("train-embedder")
@@ -189,19 +251,129 @@ def train_embedder_cmd(
     err.print(f"[green]saved[/] {out} (trained on {len(records)} cases); use it with `leian build --embedder {out}`")
 
 
-def _post_api(data_dir: Path | None, path: str, body: dict) -> dict:
-    """Answer a CLI command through the HTTP API in-process, so the CLI and the API cannot drift."""
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+PROBE_TIMEOUT_S = 0.3  # a loopback server answers /healthz in milliseconds; nothing listening fails at once
+ANSWER_TIMEOUT_S = 300.0
+
+ServerOpt = Annotated[str | None, typer.Option(
+    "--server", envvar="LEIAN_SERVER_URL", show_envvar=True,
+    help=f"Answer through this running `leian serve` ('off': in this process) [default: {DEFAULT_SERVER} when it "
+         "serves this data dir's current index, else in this process]")]
+KeyOpt = Annotated[str | None, typer.Option(
+    "--key", envvar="LEIAN_API_KEY", show_envvar=True,
+    help="API key for the server, once it has keys (a keyless server on 127.0.0.1 needs none)")]
+
+
+def _post_api(data_dir: Path | None, path: str, body: dict, server: str | None = None, key: str | None = None) -> dict:
+    """Answer a CLI command through the HTTP API, so the CLI and the API cannot drift.
+
+    A running server answers in milliseconds what this process would need seconds to load for, so
+    it is used when it serves this data dir's current index (or is named with ``--server``);
+    otherwise the app answers in this process, loading only what the one answer needs.
+    """
+    settings = get_settings(data_dir=data_dir)
+    explicit = server is not None and server.strip().lower() != "off"
+    if server is None or explicit:
+        base = _live_server((server or DEFAULT_SERVER).rstrip("/"), settings.data_dir, explicit=explicit)
+        answer = _post_http(base, path, body, key, explicit=explicit) if base else None
+        if answer is not None:
+            return _answer_of(*answer)
+    resp = _post_in_process(settings, path, body)
+    return _answer_of(resp.status_code, resp.text)
+
+
+def _http(url: str, body: dict | None = None, headers: dict | None = None, timeout: float = ANSWER_TIMEOUT_S) -> tuple[int, str]:
+    """GET (or POST ``body`` as JSON) with the standard library: a CLI that only talks to a server should
+    start fast, and httpx's import alone was a quarter of such a call. Loopback goes direct, never
+    through a proxy the environment names."""
+    import ipaddress
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Content-Type": "application/json", **(headers or {})},
+                                     data=None if body is None else json.dumps(body).encode("utf-8"))
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        direct = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        direct = False
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({})) if direct else urllib.request.build_opener()
+    try:
+        with opener.open(request, timeout=timeout) as resp:
+            return resp.status, resp.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+def _live_server(base: str, data_dir: Path, *, explicit: bool) -> str | None:
+    """``base`` if a LeiAn server answers there (and, unless named, serves ``data_dir``'s current index)."""
+    status, health = 0, None
+    try:
+        status, text = _http(f"{base}/healthz", timeout=5.0 if explicit else PROBE_TIMEOUT_S)
+        health = json.loads(text) if status == 200 else None
+    except (OSError, ValueError):  # refused, timed out, not HTTP, not JSON
+        pass
+    if explicit:
+        if not isinstance(health, dict):
+            _fail(f"no LeiAn server answers at {base}/healthz ({f'HTTP {status}' if status else 'no answer'}): "
+                  "start one with `leian serve`, or pass --server off to answer in this process")
+        return base
+    if not isinstance(health, dict) or health.get("index_version") != _current_version(data_dir):
+        return None  # another data dir's server, an older build, or no LeiAn at all: answer here
+    return base
+
+
+def _current_version(data_dir: Path) -> str | None:
+    from indexing.artifacts import current_dir
+    from indexing.errors import ArtifactError
+
+    try:
+        return current_dir(data_dir).name
+    except ArtifactError:
+        return None
+
+
+def _post_http(base: str, path: str, body: dict, key: str | None, *, explicit: bool) -> tuple[int, str] | None:
+    """The server's status and body; None (answer in-process instead) when a server found by probing cannot answer."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        status, text = _http(f"{base}{path}", body, headers)
+    except OSError as exc:
+        if explicit:
+            _fail(f"{base}{path}: {exc}")
+        return None
+    if status == 401 and not explicit and not key:
+        return None  # the server has keys now; this process is the admin of its own data dir
+    err.print(f"[dim]answered by the LeiAn server at {base}[/]")
+    return status, text
+
+
+def _post_in_process(settings: Settings, path: str, body: dict) -> httpx.Response:
     from fastapi.testclient import TestClient
 
+    from service.deps import IndexHolder
     from service.main import create_app
 
-    resp = TestClient(create_app(get_settings(data_dir=data_dir), local_actor=cli_actor())).post(path, json=body)
-    if resp.status_code != 200:
-        problem = resp.json()
-        detail = problem.get("detail", resp.text)
+    app = create_app(settings, local_actor=cli_actor())
+    # one answer, then exit: no warm-up, and the models load only if the answer needs them
+    app.state.index_holder = IndexHolder(settings.data_dir, one_shot=True)
+    return TestClient(app).post(path, json=body)
+
+
+def _answer_of(status: int, text: str) -> dict:
+    """The answer's JSON, or exit with the problem's detail (and field) as the API words it."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if status != 200 or not isinstance(data, dict):
+        problem = data if isinstance(data, dict) else {}
+        detail = str(problem.get("detail") or text or f"HTTP {status}")
         field = problem.get("field")
         _fail(detail if not field or detail.startswith(field) else f"{field}: {detail}")
-    return resp.json()
+    assert isinstance(data, dict)
+    return data
 
 
 def _read_text(text: str | None, file: Path | None) -> str:
@@ -215,37 +387,132 @@ def _read_text(text: str | None, file: Path | None) -> str:
     return text
 
 
+def _joined(items: Iterable[object]) -> str:
+    return "、".join(str(item) for item in items)
+
+
+def _article_names(articles: list) -> str:
+    """刑法 article keys (133, '133之一') as the statute spells them (第一百三十三条之一)."""
+    from indexing.law.statute import article_label
+
+    names = []
+    for article in articles:
+        try:
+            names.append(article_label(str(article)))
+        except ValueError:
+            names.append(str(article))
+    return "、".join(names)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.10g}"
+
+
+#: Quantity fields (as the API names them) -> how a judge reads them: label and unit.
+_QUANTITY_WORDS = {
+    "amount_yuan": ("amount", "元"), "drug_grams": ("drugs", "g"), "blood_alcohol_mg_100ml": ("blood alcohol", "mg/100ml"),
+    "injuries.deaths": ("deaths", ""), "injuries.serious": ("serious injuries", ""),
+    "injuries.minor": ("minor injuries", ""), "injuries.slight": ("slight injuries", ""),
+}
+
+
+def _draft_quantities(quantities: dict | None) -> list[str]:
+    q = dict(quantities or {})
+    for grade, count in (q.pop("injuries", None) or {}).items():
+        q[f"injuries.{grade}"] = count
+    parts = [f"drug {q['drug_type']}"] if q.get("drug_type") else []
+    for key, (label, unit) in _QUANTITY_WORDS.items():
+        if q.get(key):
+            parts.append(f"{label} {_number(q[key])} {unit}".strip())
+    return parts
+
+
+def _draft_text(draft: dict) -> str:
+    """The draft as the pipeline read it, in words: charges and where they came from, articles, circumstances, amounts."""
+    charges = draft.get("charges") or []
+    if charges:
+        source = draft.get("charges_source") or ""
+        predicted = draft.get("predicted_charges") or []
+        if source == "predicted" and len(predicted) == 1:
+            source += f", {predicted[0]['probability']:.0%}"
+        elif source == "predicted" and predicted:
+            source += ": " + ", ".join(f"{p['charge']} {p['probability']:.0%}" for p in predicted)
+        written = draft.get("charges_as_written") or {}
+        if written:
+            source += "; written as " + _joined(written[c] for c in charges if c in written)
+        parts = [f"{'charge' if len(charges) == 1 else 'charges'} {_joined(charges)} ({source})"]
+    else:
+        parts = ["no charge given, stated or predicted"]
+    if draft.get("articles"):
+        parts.append(f"articles {_article_names(draft['articles'])}")
+    if draft.get("circumstances"):
+        parts.append(f"circumstances {_joined(draft['circumstances'])}")
+    parts += _draft_quantities(draft.get("quantities"))
+    return "; ".join(parts)
+
+
+def _why_text(why: dict, terms: int = 8) -> str:
+    """Why a case is similar, in words; parts with nothing in them are left out."""
+    parts = []
+    if why.get("shared_charges"):
+        parts.append(f"same {'charge' if len(why['shared_charges']) == 1 else 'charges'} {_joined(why['shared_charges'])}")
+    if why.get("shared_articles"):
+        parts.append(f"articles {_article_names(why['shared_articles'])}")
+    circumstances = _joined(why.get("shared_circumstances") or [])
+    only = [f"{side} only: {_joined(why[key])}" for side, key in (("draft", "circumstances_only_in_draft"),
+                                                                   ("case", "circumstances_only_in_case")) if why.get(key)]
+    if circumstances or only:
+        parts.append(" ".join(filter(None, [f"circumstances {circumstances}" if circumstances else "circumstances",
+                                            f"({'; '.join(only)})" if only else ""])))
+    for key, compared in (why.get("quantities") or {}).items():
+        if key == "drug_type":
+            parts.append(f"drug {compared['draft']}" + ("" if compared.get("same") else f" vs {compared['case']}"))
+            continue
+        label, unit = _QUANTITY_WORDS.get(key, (key, ""))
+        parts.append(f"{label} {_number(compared['draft'])} vs {_number(compared['case'])} {unit}".strip())
+    if why.get("key_terms"):
+        parts.append(f"terms {_joined(why['key_terms'][:terms])}")
+    return "; ".join(parts) or "similar wording only"
+
+
 def _outcome_text(outcome: dict | None) -> str:
     """A hit's outcome for the terminal; a record that states none (a LeCaRD query's facts) says so."""
     if not outcome or not outcome.get("type"):
         return "outcome not stated"
-    return f"{outcome['type']} {outcome.get('months') or ''}".strip()
+    parts = [outcome["type"] + (f" {_number(outcome['months'])} months" if outcome.get("months") else "")]
+    if outcome.get("probation_months"):
+        parts.append(f"probation {_number(outcome['probation_months'])} months")
+    if outcome.get("fine_yuan"):
+        parts.append(f"fine {_number(outcome['fine_yuan'])} 元")
+    return ", ".join(parts)
 
 
 @app.command()
 def search(
     text: Annotated[str | None, typer.Argument(help="Draft facts; '-' or nothing reads stdin")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the draft from a UTF-8 file")] = None,
-    k: int = 10,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, help="How many similar cases")] = 10,
     charge: Annotated[list[str] | None, typer.Option("--charge", "-c", help="Charge (repeatable)")] = None,
     data_dir: DataDirOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the API's JSON response")] = False,
+    server: ServerOpt = None,
+    key: KeyOpt = None,
 ) -> None:
     """Similar decided cases for a draft, with why each is similar."""
-    data = _post_api(data_dir, "/v1/search", {"text": _read_text(text, file), "k": k, "charges": charge or None})
+    data = _post_api(data_dir, "/v1/search", {"text": _read_text(text, file), "k": k, "charges": charge or None},
+                     server, key)
     if json_out:
         print(json.dumps(data, ensure_ascii=False, indent=1))
         return
-    console = Console()
-    d = data["draft"]
-    console.print(f"draft: charges {d['charges']} ({d['charges_source']}), articles {d['articles']}, circumstances {d['circumstances']}")
+    console = Console(soft_wrap=True)  # one line per line, also when piped: the terminal wraps, grep sees whole lines
+    console.print(f"draft: {_draft_text(data['draft'])}", markup=False)
     for i, hit in enumerate(data["results"], 1):
-        outcome = _outcome_text(hit["outcome"])
-        console.print(f"[bold]{i}. {hit['case_id']}[/] score {hit['score']:.3f} | {'、'.join(hit['charges'])} | {outcome} | "
-                      f"{hit['court'] or ''} {hit['date'] or ''}")
-        w = hit["why"]
-        console.print(f"   why: charges {w['shared_charges']} articles {w['shared_articles']} "
-                      f"circumstances {w['shared_circumstances']} terms {'、'.join(w['key_terms'][:8])}")
+        head = [f"{i}. {hit['case_id']} score {hit['score']:.3f}", _joined(hit["charges"]) or "no charge",
+                _outcome_text(hit["outcome"]), " ".join(filter(None, [hit.get("court"), hit.get("date")]))]
+        line = Text(" | ".join(filter(None, head)))
+        line.stylize("bold", 0, len(f"{i}. {hit['case_id']}"))
+        console.print(line)
+        console.print(f"   why: {_why_text(hit['why'])}", markup=False)
 
 
 @app.command()
@@ -253,10 +520,12 @@ def compare(
     draft: Annotated[Path, typer.Argument(help="UTF-8 file with the draft")],
     cases: Annotated[list[Path], typer.Argument(help="UTF-8 files, one submitted case each")],
     data_dir: DataDirOpt = None,
+    server: ServerOpt = None,
+    key: KeyOpt = None,
 ) -> None:
     """Score cases submitted by the parties against a draft (JSON on stdout)."""
     body = {"draft": _read_text(None, draft), "cases": [{"id": p.name, "text": _read_text(None, p)} for p in cases]}
-    print(json.dumps(_post_api(data_dir, "/v1/compare", body), ensure_ascii=False, indent=1))
+    print(json.dumps(_post_api(data_dir, "/v1/compare", body, server, key), ensure_ascii=False, indent=1))
 
 
 NATIVE_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -370,52 +639,72 @@ def assess(
     probation_months: Annotated[float | None, typer.Option("--probation", help="Proposed probation in months")] = None,
     data_dir: DataDirOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the API's JSON response")] = False,
+    server: ServerOpt = None,
+    key: KeyOpt = None,
 ) -> None:
     """Expected sentence range for a draft and the calibrated deviation of a proposed sentence."""
     body: dict = {"text": _read_text(text, file), "charges": charge or None}
     if proposed_type:
         body["proposed"] = {"type": proposed_type, "months": months, "probation_months": probation_months}
-    data = _post_api(data_dir, "/v1/assess", body)
+    data = _post_api(data_dir, "/v1/assess", body, server, key)
     if json_out:
         print(json.dumps(data, ensure_ascii=False, indent=1))
         return
-    console = Console()
-    e = data["expected"]
-    def rng(r: list | None) -> str:
-        return f"{r[0]:.1f}–{r[1]:.1f}" if r else "–"
-
-    median = f"{e['median_months']:.1f}" if e["median_months"] is not None else "–"
-    console.print(f"expected: {e['outcome_type']}, median {median} months, 80% range {rng(e['range_80'])}, "
-                  f"95% range {rng(e['range_95'])} (from {e['n_neighbours']} similar cases, calibration group {e['group']})")
-    for former_current in (data["draft"].get("charges_as_written") or {}).items():
-        console.print("charge: {1} is now {0}".format(*former_current))
+    console = Console(soft_wrap=True)
+    console.print(f"draft: {_draft_text(data['draft'])}", markup=False)
+    console.print(f"expected: {_expected_text(data['expected'])}", markup=False)
     if data.get("steps"):
         table = Table("step", "figure", "how", title="the guideline's steps", show_lines=False)
         for step in data["steps"]:
             if step["step"] == "bracket":
-                figure = f"{rng(step['range_months'])} months"
-            elif step["step"] == "circumstance":
+                figure = f"{_range(step['range_months'])} months" if step.get("range_months") else "–"
+            elif step["step"] == "circumstance" and step.get("change_pct") is not None:
                 figure = f"{step['change_pct']:+.0f}%"
             else:
                 figure = f"{step['months']:.1f} months" if step.get("months") is not None else "–"
             table.add_row(step["title"], figure, step["text"])
-        console.print(table)
+        Console().print(table)
     dev = data["deviation"]
     if dev:
         if (dev.get("statutory") or {}).get("outside"):
             for reason in dev["statutory"]["reasons"]:
-                console.print(f"[bold red]{reason}[/]")
-        th = dev["threshold"] or {}
-        console.print(f"deviation: [bold]{dev['level']}[/] (threshold group {th.get('group')}, n={th.get('n')}, "
-                      f"measured false-alarm rate {th.get('measured_false_alarm', 0):.1%})")
+                console.print(Text(reason, style="bold red"))
+        console.print(Text.assemble("deviation: ", (dev["level"], "bold"), _threshold_text(dev.get("threshold"))))
         statutory = set((dev.get("statutory") or {}).get("reasons") or [])
         for reason in dev["reasons"]:
             if reason not in statutory:
-                console.print(f"  - {reason}")
+                console.print(f"  - {reason}", markup=False)
         if dev.get("departs_at"):
-            console.print(f"departs at: {dev['departs_at']['title']} — {dev['departs_at']['text']}")
+            console.print(f"departs at: {dev['departs_at']['title']} — {dev['departs_at']['text']}", markup=False)
         if data.get("alert_id"):
             console.print(f"stored as alert {data['alert_id']}")
+
+
+def _range(bounds: list | None) -> str:
+    return f"{bounds[0]:.1f}–{bounds[1]:.1f}" if bounds else "–"
+
+
+def _expected_text(e: dict) -> str:
+    """The expected outcome in words; figures the model does not give (no term for a fine) are left out."""
+    parts = [e.get("outcome_type") or "outcome unknown"]
+    if e.get("median_months") is not None:
+        parts.append(f"median {e['median_months']:.1f} months")
+    for level in ("80", "95"):
+        if e.get(f"range_{level}"):
+            parts.append(f"{level}% range {_range(e[f'range_{level}'])} months")
+    basis = [f"from {e['n_neighbours']} similar cases" if e.get("n_neighbours") is not None else "",
+             f"calibration group {e['group']}" if e.get("group") else ""]
+    basis_text = ", ".join(filter(None, basis))
+    return ", ".join(parts) + (f" ({basis_text})" if basis_text else "")
+
+
+def _threshold_text(th: dict | None) -> str:
+    if not th:
+        return ""
+    parts = [f"threshold group {th['group']}" if th.get("group") else "", f"n={th['n']}" if th.get("n") is not None else "",
+             f"measured false-alarm rate {th['measured_false_alarm']:.1%}" if th.get("measured_false_alarm") is not None else ""]
+    text = ", ".join(filter(None, parts))
+    return f" ({text})" if text else ""
 
 
 def _plugin_commands() -> None:

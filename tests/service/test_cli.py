@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,19 +66,206 @@ def test_search_without_index_says_to_build(tmp_path: Path) -> None:
     assert "leian build" in done.stderr
 
 
+def _demo_draft() -> str:
+    return json.loads((SAMPLES / "lecard_v1_sample.jsonl").read_text(encoding="utf-8").splitlines()[0])["q"]
+
+
 def test_search_prints_shared_charges_and_says_when_a_hit_states_no_outcome(built: Built) -> None:
-    """The demo's example search, as a user runs it: the LeCaRD paragraph is itself an ingested sample
-    with facts only, so it comes first and must read "outcome not stated", not "None"."""
-    draft = json.loads((SAMPLES / "lecard_v1_sample.jsonl").read_text(encoding="utf-8").splitlines()[0])["q"]
-    done = run("search", draft, "--charge", "危险驾驶", "--k", "5", data_dir=built.data_dir)
+    """The demo's example search, as a user runs it (README's -k): the LeCaRD paragraph is itself an
+    ingested sample with facts only, so it comes first and must read "outcome not stated", not "None"."""
+    done = run("search", _demo_draft(), "--charge", "危险驾驶", "-k", "5", data_dir=built.data_dir)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert "危险驾驶罪" in lines[0] and "(given)" in lines[0]
+    assert lines[0].startswith("draft: charge 危险驾驶罪 (given)")
     hits = [line for line in lines if line.split(".")[0].strip().isdigit()]
     assert len(hits) == 5
     assert "outcome not stated" in hits[0]
     assert not any("| None" in line or "None |" in line for line in hits)
-    assert all("why: charges ['危险驾驶罪']" in line for line in lines if "why:" in line)
+    whys = [line.strip() for line in lines if line.strip().startswith("why:")]
+    assert len(whys) == 5 and all(w.startswith("why: same charge 危险驾驶罪") for w in whys)
+
+
+def test_search_and_assess_print_words_not_python_lists(built: Built) -> None:
+    """A newcomer saw `why: charges ['危险驾驶罪'] articles [] …`: lists are joined with 、, empty parts
+    left out, articles spelled as the statute does, and key terms hold no bare numbers."""
+    searched = run("search", _demo_draft(), "-c", "危险驾驶", "-k", "10", data_dir=built.data_dir)
+    assessed = run("assess", _demo_draft(), "-c", "危险驾驶", "--type", "拘役", "--months", "5", data_dir=built.data_dir)
+    for done in (searched, assessed):
+        assert done.returncode == 0, done.stderr
+        assert not re.search(r"\[\]|\['|None|\{", done.stdout), done.stdout
+    whys = [line.strip() for line in searched.stdout.splitlines() if line.strip().startswith("why:")]
+    assert not any(re.search(r"articles;|circumstances;|terms $", w) for w in whys)
+    terms = [t for w in whys if "terms " in w for t in w.split("terms ")[1].split("、")]
+    assert terms and not [t for t in terms if any(ch.isdigit() for ch in t)]
+    lines = assessed.stdout.splitlines()
+    assert lines[0].startswith("draft: charge 危险驾驶罪 (given)")
+    assert lines[1].startswith("expected: detention") and "calibration group 危险驾驶罪" in lines[1]
+    assert any(line.startswith("deviation: ") for line in lines)
+
+
+def test_why_in_words() -> None:
+    from service.cli import _why_text
+
+    why = {"shared_charges": ["危险驾驶罪"], "shared_articles": ["133之一"], "shared_circumstances": ["坦白", "自首"],
+           "circumstances_only_in_draft": ["谅解"], "circumstances_only_in_case": [],
+           "quantities": {"blood_alcohol_mg_100ml": {"draft": 150.0, "case": 224.5, "ratio": 1.5}},
+           "key_terms": ["醉酒驾驶", "酒精"]}
+    assert _why_text(why) == ("same charge 危险驾驶罪; articles 第一百三十三条之一; circumstances 坦白、自首 (draft only: 谅解); "
+                              "blood alcohol 150 vs 224.5 mg/100ml; terms 醉酒驾驶、酒精")
+    assert _why_text({key: [] for key in why} | {"quantities": {}}) == "similar wording only"
+
+
+_IN_PROCESS = """
+import json, sys
+from indexing.charge_model import ChargePredictor
+from indexing.sentencing import SentencingModel
+
+loaded = []
+for cls in (ChargePredictor, SentencingModel):
+    def load(c, *args, _original=cls.load.__func__, **kwargs):
+        loaded.append(c.__name__)
+        return _original(c, *args, **kwargs)
+    cls.load = classmethod(load)
+from service.cli import app
+app(sys.argv[1:], standalone_mode=False)
+print(json.dumps({"loaded": loaded, "heavy": sorted(m for m in ("torch", "sentence_transformers", "transformers")
+                                                       if m in sys.modules)}))
+"""
+
+
+def test_a_search_without_a_server_loads_only_what_the_answer_needs(built: Built) -> None:
+    """`leian search` took 11-14 s: the in-process app loaded the whole index (the embedder through
+    torch and sentence-transformers, the charge and sentencing models) and warmed it up, for one answer.
+    Now a search with a charge loads neither model nor torch, and one without a charge adds only the
+    charge model; the numbers are the model's (the numpy encoder is checked against the stored vectors)."""
+    def answer(*args: str) -> dict:
+        done = subprocess.run([sys.executable, "-c", _IN_PROCESS, *args, "--data-dir", str(built.data_dir), "--server", "off"],
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.splitlines()[-1])
+
+    assert answer("search", _demo_draft(), "-c", "危险驾驶", "-k", "3") == {"loaded": [], "heavy": []}
+    assert answer("search", _demo_draft(), "-k", "3") == {"loaded": ["ChargePredictor"], "heavy": []}
+    assessed = answer("assess", _demo_draft(), "-c", "危险驾驶")
+    assert assessed == {"loaded": ["SentencingModel"], "heavy": []}
+
+
+def test_the_lazy_index_answers_as_the_served_one(built: Built) -> None:
+    """The CLI's one-shot index (no torch) finds the same cases with the same scores as the server's."""
+    from indexing.artifacts import current_dir
+    from indexing.search_index import SearchIndex
+    from service.retrieve import prepare_draft, retrieve
+
+    directory = current_dir(built.data_dir)
+    served, lazy = SearchIndex(directory), SearchIndex(directory, lazy=True)
+    texts = [json.loads(line)["q"] for line in (SAMPLES / "lecard_v1_sample.jsonl").read_text(encoding="utf-8").splitlines()]
+    for text in texts[:10]:
+        expected = [(h.row, round(h.score, 5)) for h in retrieve(prepare_draft(text, served), served, 10)]
+        assert [(h.row, round(h.score, 5)) for h in retrieve(prepare_draft(text, lazy), lazy, 10)] == expected
+    assert lazy.embedder.dim == served.embedder.dim and "_array" in vars(lazy.embedder)
+    assert vars(lazy.embedder)["_array"] is not None and vars(lazy.embedder)["_full"] is None  # torch never loaded
+
+
+def test_search_uses_a_running_server_and_answers_the_same(built: Built, server: str) -> None:
+    """With `leian serve` up, the CLI sends the request there (milliseconds instead of loading the index)
+    and prints what the in-process answer prints."""
+    here = run("search", _demo_draft(), "-c", "危险驾驶", "-k", "5", "--server", "off", data_dir=built.data_dir)
+    there = run("search", _demo_draft(), "-c", "危险驾驶", "-k", "5", "--server", server, data_dir=built.data_dir)
+    assert here.returncode == there.returncode == 0, there.stderr
+    assert f"answered by the LeiAn server at {server}" in there.stderr and "answered by" not in here.stderr
+    assert there.stdout == here.stdout
+    bad = run("search", _demo_draft(), "-c", "不是罪名", "--server", server, data_dir=built.data_dir)
+    assert bad.returncode == 2 and "unknown charge '不是罪名'" in bad.stderr
+
+
+_THROUGH_SERVER = """
+import json, sys
+from service.cli import app
+app(sys.argv[1:], standalone_mode=False)
+print(json.dumps(sorted(m for m in ("fastapi", "faiss", "numpy", "sqlalchemy", "torch", "httpx") if m in sys.modules)))
+"""
+
+
+def test_an_answer_through_a_server_imports_no_heavy_library(built: Built, server: str) -> None:
+    """Well under a second: the CLI process only reads the data dir's CURRENT and talks HTTP."""
+    done = subprocess.run([sys.executable, "-c", _THROUGH_SERVER, "search", "被告人张某盗窃他人手机一部", "-k", "2",
+                           "--server", server, "--data-dir", str(built.data_dir)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_a_server_is_used_unnamed_only_when_it_serves_this_data_dir(built: Built, server: str, tmp_path: Path) -> None:
+    from service.cli import _live_server
+
+    assert _live_server(server, built.data_dir, explicit=False) == server
+    assert _live_server(server, tmp_path, explicit=False) is None  # another data dir (no index here)
+    assert _live_server("http://127.0.0.1:9", built.data_dir, explicit=False) is None  # nothing listens
+    down = run("search", "被告人张某盗窃他人财物", "--server", "http://127.0.0.1:9", data_dir=built.data_dir)
+    assert down.returncode == 2 and "no LeiAn server answers at http://127.0.0.1:9" in down.stderr
+
+
+def test_every_flag_the_readme_shows_exists() -> None:
+    """README's `leian search … [-k 10]` failed with `No such option: -k`."""
+    import typer
+
+    from service.cli import app
+
+    root = typer.main.get_command(app)
+    readme = (SAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    checked = 0
+    for line in (line.split("#")[0] for block in blocks for line in block.splitlines()):
+        words = line.split()
+        if not words or words[0] != "leian":
+            continue
+        command = root.commands[words[1]]  # type: ignore[attr-defined]
+        if hasattr(command, "commands") and len(words) > 2:
+            command = command.commands[words[2]]
+        known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        for flag in re.findall(r"(?<![\w-])(--?[a-zA-Z][\w-]*)", line):
+            assert flag in known, f"README: `{line.strip()}`: {flag} is not an option of that command"
+            checked += 1
+    assert checked > 30
+
+
+def test_cli_roles_are_the_key_roles() -> None:
+    from service.cli_admin import RoleOption
+    from service.keys import Role
+
+    assert [r.value for r in RoleOption] == [r.value for r in Role]
+
+
+def test_ingest_report_adds_up_and_says_what_is_not_searchable(tmp_path: Path) -> None:
+    """On a fresh store the report said read 1898 / stored 1898 / stored new 1897 / unchanged 1, and
+    nothing said why 500 stored cases would never be found. A record repeated across two sample files
+    is now "repeated in this run", and the case cards are named as stored but not searchable."""
+    done = run("ingest", str(SAMPLES), "-q", "--json", data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rep = json.loads(done.stdout)
+    assert rep["read"] == rep["stored_new"] + rep["updated"] + rep["unchanged"] + rep["repeated"] + rep["rejected"]
+    assert (rep["stored"], rep["stored_new"], rep["unchanged"], rep["repeated"]) == (1897, 1897, 0, 1)
+    assert rep["repeated_at"] == {f"{SAMPLES}/judge_second_instance.jsonl:3": f"{SAMPLES}/judge_sample.jsonl:77"}
+    assert rep["without_facts"] == {"traffic_card": 500}
+    assert rep["statutes"] == rep["statutes_distinct"] == 452  # the file's last line has no newline: `wc -l` says 451
+    again = run("ingest", str(SAMPLES), "-q", data_dir=tmp_path)
+    assert again.returncode == 0, again.stderr
+    text = " ".join(again.stdout.split())
+    assert "unchanged │ 1897" in text and "repeated in this run │ 1" in text
+    assert "500 traffic_card case cards carry no facts text: stored for sentencing statistics, not searchable" in text
+
+
+def test_build_says_what_it_leaves_out(built: Built) -> None:
+    from indexing.artifacts import current_dir, read_manifest
+    from indexing.db import count_cases, make_engine
+    from service.cli import not_indexed
+
+    engine = make_engine(built.database_url)
+    left_out = not_indexed(engine)
+    assert list(left_out.values()) == [500]
+    assert next(iter(left_out)).startswith("500 traffic_card case cards carry no facts text")
+    assert read_manifest(current_dir(built.data_dir))["cases"] + 500 == count_cases(engine)
+    engine.dispose()
 
 
 def test_train_embedder_saves_a_loadable_sentence_transformers_model(tmp_path: Path) -> None:
