@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     if out is None:
         print(json.dumps(figures, ensure_ascii=False, indent=2))
     else:
-        emit_json(figures, out)
+        emit_json(figures, out, command=" ".join(["python -m evaluation.anonymization_report", *(argv or sys.argv[1:])]))
     return 0
 
 
