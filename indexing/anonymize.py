@@ -9,9 +9,10 @@ the same way. What is masked and how:
   (a 曾用名 shares its owner's placeholder), and a placeholder the publisher already uses in the
   text (张某1, 李某) is never given to someone else, so two people are never merged.
   Names are found **only after a role word** (被告人X，男 / 被告人X、Y、Z / 辩护人X / 被害人X /
-  证人X / 审判长X / 书记员X / 检察员X / 曾用名X ...) and in the parties list of a judgment title,
-  never by scanning for surname characters, because 向, 于, 和, 高, 文, 方 ... are surnames and
-  common words at once. A candidate is 2-4 characters starting with a surname from
+  证人X / 审判长X / 书记员X / 检察员X / 曾用名X ...), in the parties list of a judgment title, and
+  next to context cues for people named with no role word (王俊荣的证言, 从X处, X（另案处理）: see
+  names_in_text.py), never by scanning for surname characters, because 向, 于, 和, 高, 文, 方 ...
+  are surnames and common words at once. A candidate is 2-4 characters starting with a surname from
   resources/surnames.txt (any characters in the sure 'X，男' position), is not a frequent word
   (jieba's dictionary: 被害人陈述, 被告人单位), and in running text ends where a function character
   or a word starts (被告人张建因 -> 张建, 检察员徐培亮出庭 -> 徐培亮). Civil parties, relatives and
