@@ -115,6 +115,10 @@ FIGURES: list[Figure] = [
     _f("data", "other role-word names left (辩护人, 证人 …), same heads", "anonymization.json", "other_role_names/left_in_output", "{:.0f}"),
     _f("data", "names in running text left (X的证言, 从X处 …), same heads", "anonymization.json", "running_text_names/left_in_output",
        "{:.0f}", "0", lambda v: v == 0),
+    _f("data", "names in running text, gold TEST spans (JuDGE): precision", "name_spans.json", "splits/TEST/precision", "{:.3f}",
+       "≥ 0.9", lambda v: v >= 0.9),
+    _f("data", "names in running text, gold TEST spans (JuDGE): recall", "name_spans.json", "splits/TEST/recall", "{:.3f}",
+       "≥ 0.8", lambda v: v >= 0.8),
     _f("data", "ingest throughput, CAIL 5,072 records, docs/s", "ingest_cail.json", "docs_per_second", "{:.0f}"),
     # ---------------------------------------------------------------- service
     _f("service", "load, 200 req/s × 60 s, 2 workers, SQLite: errors", "load.json", "results/overall/errors", "{:.0f}", "0", lambda v: v == 0),
