@@ -660,6 +660,8 @@ def assess(
                 figure = f"{_range(step['range_months'])} months" if step.get("range_months") else "–"
             elif step["step"] == "circumstance" and step.get("change_pct") is not None:
                 figure = f"{step['change_pct']:+.0f}%"
+            elif step.get("months") is None and step.get("guideline_months"):
+                figure = f"{_range(step['guideline_months'])} months (guideline)"  # a starting point the model does not set
             else:
                 figure = f"{step['months']:.1f} months" if step.get("months") is not None else "–"
             table.add_row(step["title"], figure, step["text"])
