@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import bm25s
@@ -27,6 +28,9 @@ class BM25Index:
         self._indices = np.asarray(scores["indices"])
         self._indptr = np.asarray(scores["indptr"]).astype(np.int64, copy=False)
         self._num_docs = int(scores["num_docs"])
+        # bm25s adds an empty-string token with no postings column; ids past the matrix are skipped
+        self._doc_freq = {tok: int(self._indptr[i + 1] - self._indptr[i])
+                          for tok, i in model.vocab_dict.items() if i + 1 < len(self._indptr)}
 
     @classmethod
     def build(cls, corpus_tokens: list[list[str]]) -> BM25Index:
@@ -51,6 +55,21 @@ class BM25Index:
         if self.model.nonoccurrence_array is not None:  # BM25L / BM25+ variants
             scores += float(self.model.nonoccurrence_array[ids].sum())
         return scores.astype(np.float32)
+
+    def idf(self, token: str) -> float:
+        """BM25's inverse document frequency of a token (0 documents: the largest)."""
+        df = self._doc_freq.get(token, 0)
+        return math.log(1 + (self._num_docs - df + 0.5) / (df + 0.5))
+
+    def candidates(self, scores: np.ndarray, n: int, mask: np.ndarray | None) -> dict[int, float]:
+        """The top-n rows of :meth:`scores`'s result with a score above 0, within ``mask``."""
+        from indexing.dense import top_positions
+
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        top = top_positions(scores, n)
+        top = top[scores[top] > 0]
+        return dict(zip(top.tolist(), scores[top].tolist(), strict=True))
 
     def save(self, directory: Path) -> None:
         self.model.save(str(directory), show_progress=False)

@@ -28,6 +28,7 @@ from indexing.bm25 import BM25Index
 from indexing.db import iter_cases, unfinished_run
 from indexing.dense import build_faiss, save_faiss
 from indexing.errors import ArtifactError
+from indexing.rows import display_row, write_rows
 from indexing.schema import CaseRecord
 from indexing.search_index import SearchIndex
 from indexing.segment import tokenize
@@ -53,33 +54,6 @@ def indexable(record: CaseRecord, include_synthetic: bool) -> bool:
     if not record.facts or record.flags.duplicate_of:
         return False
     return include_synthetic or not record.flags.synthetic
-
-
-def display_row(record: CaseRecord) -> dict:
-    """What a search result shows of a case; all anonymized, as stored."""
-    return {
-        "case_id": record.case_id,
-        "source": record.source,
-        "source_id": record.source_id,
-        "case_type": record.case_type.value,
-        "cause": record.cause,
-        "court": record.court,
-        "court_level": record.court_level,
-        "province": record.province,
-        "date": record.date,
-        "year": record.year,
-        "case_number": record.case_number,
-        "procedure": record.procedure.value if record.procedure else None,
-        "charges": record.charges,
-        "charges_as_written": record.charges_as_written,
-        "brackets": record.brackets,
-        "articles": record.articles,
-        "outcome": record.outcome.model_dump(mode="json") if record.outcome else None,
-        "circumstances": [c.value for c in record.circumstances],
-        "quantities": record.quantities.model_dump(mode="json"),
-        "flags": record.flags.model_dump(mode="json"),
-        "facts": record.facts,
-    }
 
 
 def default_faiss_spec(n: int) -> str:
@@ -163,9 +137,7 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
         with (temp / "tokens.jsonl").open("w", encoding="utf-8") as fh:
             for toks in tokens:
                 fh.write(json.dumps(toks, ensure_ascii=False) + "\n")
-        with (temp / "cases.jsonl").open("w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        write_rows(rows, temp / "cases.jsonl")
         if embedder_name != TRAINED and previous is None:
             (temp / "embedder").mkdir(exist_ok=True)
             embedder.model.save(str(temp / "embedder"))

@@ -57,3 +57,43 @@ def search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, n
     scores, rows = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
     keep = rows[0] >= 0
     return rows[0][keep], scores[0][keep]
+
+
+def top_positions(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` highest scores (all of them when there are fewer), in no order."""
+    n = min(n, len(scores))
+    return np.argpartition(-scores, n - 1)[:n] if n else np.zeros(0, dtype=np.int64)
+
+
+class DenseIndex:
+    """The vectors of one index version (``embeddings.npy``, memory-mapped) and the FAISS index over them."""
+
+    def __init__(self, directory: Path) -> None:
+        # a plain ndarray view of the memory map (same pages, shared between workers): indexing a
+        # np.memmap returns memmaps, each with its own Python-level finalizer
+        self.embeddings = np.asarray(np.load(directory / "embeddings.npy", mmap_mode="r"))
+        self.faiss = load_faiss(directory / "dense.faiss")
+        # an exhaustive (Flat) index holds exactly these vectors: for one query, numpy's matrix-vector
+        # product and a partition find the same top rows in about half of faiss's time (its k-selection
+        # dominates at this size); approximate indexes (HNSW, IVF) for large corpora still search in faiss
+        self.exhaustive = (isinstance(faiss.downcast_index(self.faiss), faiss.IndexFlat)
+                           and len(self.embeddings) == self.faiss.ntotal)
+
+    def __len__(self) -> int:
+        return len(self.embeddings)
+
+    def candidates(self, query_vec: np.ndarray, n: int, mask: np.ndarray | None) -> dict[int, float]:
+        """Top-n rows by cosine. With a filter, score the filtered rows exactly (they are few)."""
+        if mask is None and self.exhaustive:
+            scores = self.embeddings @ query_vec.astype(np.float32)
+            top = top_positions(scores, n)
+            return dict(zip(top.tolist(), scores[top].tolist(), strict=True))
+        if mask is None:
+            rows, scores = search(self.faiss, query_vec, min(n, len(self.embeddings)))
+            return dict(zip(rows.tolist(), scores.tolist(), strict=True))
+        allowed = np.flatnonzero(mask)
+        if not len(allowed):
+            return {}
+        scores = self.embeddings[allowed] @ query_vec.astype(np.float32)
+        top = np.argsort(-scores)[:n]
+        return dict(zip(allowed[top].tolist(), scores[top].tolist(), strict=True))

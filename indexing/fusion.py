@@ -10,11 +10,13 @@ given, else the ones extracted from the text. The weights are set by evaluation/
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
 
 import numpy as np
 
+from indexing.rows import IndexRow
 from indexing.schema import CaseRecord, Circumstance
 from indexing.search_index import Filters, SearchIndex
 
@@ -85,7 +87,7 @@ def _closeness(a: float | None, b: float | None) -> float | None:
     return min(a, b) / max(a, b)
 
 
-def element_similarity(draft: CaseRecord, row: dict) -> float:
+def element_similarity(draft: CaseRecord, row: IndexRow) -> float:
     """How alike the legal elements are: amounts, drugs, blood alcohol, injuries, circumstances.
 
     Why: within one charge, the sentence follows these elements (量刑指导意见: baseline from amount or
@@ -116,7 +118,7 @@ class _ElementColumns:
     Built once per loaded index (read-only, like the index) and kept while the index lives.
     """
 
-    def __init__(self, rows: list[dict]) -> None:
+    def __init__(self, rows: Sequence[IndexRow]) -> None:
         def column(key: str) -> np.ndarray:
             return np.array([(r.get("quantities") or {}).get(key) or np.nan for r in rows], dtype=np.float64)
 

@@ -12,17 +12,18 @@ from collections.abc import Sequence
 
 from indexing.fusion import Draft, Hit, retrieve
 from indexing.quality import counts_for_sentencing
+from indexing.rows import IndexRow
 from indexing.schema import Outcome
 from indexing.search_index import SearchIndex
 
 NEIGHBOURS = 20
 
 
-def usable_for_sentencing(row: dict) -> bool:
+def usable_for_sentencing(row: IndexRow) -> bool:
     return counts_for_sentencing(row.get("flags") or {})
 
 
-def months_of(row: dict) -> float | None:
+def months_of(row: IndexRow) -> float | None:
     """A row's sentence on the term scale (see sentencing.outcome_months); None for death/life/unknown."""
     from indexing.sentencing import outcome_months
 
@@ -38,5 +39,5 @@ def neighbour_hits(draft: Draft, index: SearchIndex, *, exclude_row: int | None 
     return keep[:NEIGHBOURS]
 
 
-def neighbour_months(rows: Sequence[dict]) -> list[float]:
+def neighbour_months(rows: Sequence[IndexRow]) -> list[float]:
     return [m for m in (months_of(r) for r in rows) if m is not None]

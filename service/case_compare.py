@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from indexing.build import display_row
+from indexing.rows import display_row
 from indexing.search_index import SearchIndex
 from indexing.segment import tokenize
 from service.explain import Explainer

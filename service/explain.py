@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from indexing.rows import IndexRow
 from indexing.schema import CaseRecord
 
 MAX_TERMS = 10
@@ -97,8 +98,8 @@ class Explainer:
         self.quantities = draft.quantities.model_dump(mode="json")
         self.terms = ranked_terms(tokens, idf)
 
-    def why(self, case: dict) -> dict:
-        """``case`` is a stored display row (see indexing.build.display_row)."""
+    def why(self, case: IndexRow) -> dict:
+        """``case`` is a stored display row (see indexing.rows.display_row)."""
         case_circ = set(case.get("circumstances") or [])
         case_charges = case.get("charges", [])
         return {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from indexing.rows import IndexRow
 from service.deps import ALL_ROLES, CurrentUser, IndexDep, require
 
 router = APIRouter(tags=["meta"], dependencies=[require(*ALL_ROLES)])
@@ -32,7 +34,7 @@ class MeOut(BaseModel):
     local: bool  # keyless local single-user mode
 
 
-def charge_counts(rows: list[dict]) -> list[dict]:
+def charge_counts(rows: Sequence[IndexRow]) -> list[dict]:
     """Canonical charge names with the number of cases carrying each, most frequent first."""
     counter = Counter(charge for row in rows for charge in row["charges"])
     return [{"charge": c, "count": n} for c, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))]

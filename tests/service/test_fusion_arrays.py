@@ -89,12 +89,12 @@ def test_bm25_scores_are_bm25s_own(built: Built) -> None:
 def test_exhaustive_dense_candidates_are_the_faiss_index_own(built: Built) -> None:
     """A Flat index's top rows come from numpy on the same vectors: the same rows and scores as faiss."""
     index = IndexHolder(built.data_dir).get()
-    assert index._exhaustive
+    assert index.dense.exhaustive
     for text, _charges in _drafts():
         vector = prepare_draft(text, index).vector
         for n in (1, 10, 200, len(index.rows) + 5):
             got = index.dense_candidates(vector, n, None)
-            rows, scores = search(index.faiss, vector, min(n, len(index.rows)))
+            rows, scores = search(index.dense.faiss, vector, min(n, len(index.rows)))
             expected = dict(zip(rows.tolist(), scores.tolist(), strict=True))
             # equal scores at the n-th place may be broken either way: compare the scores, then the rows above them
             np.testing.assert_allclose(sorted(got.values()), sorted(expected.values()), rtol=0, atol=1e-5)

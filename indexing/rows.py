@@ -1,0 +1,201 @@
+"""The display rows of an index version: their type, how a case becomes one, and the store that filters them.
+
+A row is what a search result shows of a case (all anonymized, as stored) plus the fields fusion and
+the sentencing statistics read. It crosses module boundaries as JSON (``cases.jsonl``, the API), so
+its type is a ``TypedDict``: one declaration that every reader is checked against, with no copy per
+row. :class:`RowStore` owns the rows and the filter columns built from them; how rows are kept (today
+a list in memory) is its business alone, so a store that reads them from disk on demand can replace it
+without touching a caller.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypedDict
+
+import numpy as np
+
+from indexing.schema import CaseRecord
+
+
+class OutcomeRow(TypedDict):
+    type: str
+    months: float | None
+    probation_months: float | None
+    fine_yuan: float | None
+    confiscation: bool
+
+
+class InjuriesRow(TypedDict):
+    deaths: int
+    serious: int
+    minor: int
+    slight: int
+
+
+class QuantitiesRow(TypedDict):
+    amount_yuan: float | None
+    drug_type: str | None
+    drug_grams: float | None
+    blood_alcohol_mg_100ml: float | None
+    injuries: InjuriesRow
+
+
+class FlagsRow(TypedDict):
+    duplicate_of: str | None
+    near_duplicate_of: str | None
+    overturned: bool
+    overturned_by: str | None
+    superseded: bool
+    superseded_reason: str | None
+    synthetic: bool
+
+
+class IndexRow(TypedDict):
+    """One indexed case as ``cases.jsonl`` holds it (see :func:`display_row`)."""
+
+    case_id: str
+    source: str
+    source_id: str
+    case_type: str
+    cause: str | None
+    court: str | None
+    court_level: str | None
+    province: str | None
+    date: str | None
+    year: int | None
+    case_number: str | None
+    procedure: str | None
+    charges: list[str]
+    charges_as_written: dict[str, str]
+    brackets: dict[str, list[int]]
+    articles: list[int]
+    outcome: OutcomeRow | None
+    circumstances: list[str]
+    quantities: QuantitiesRow
+    flags: FlagsRow
+    facts: str
+
+
+def display_row(record: CaseRecord) -> IndexRow:
+    """What a search result shows of a case; all anonymized, as stored."""
+    return IndexRow(
+        case_id=record.case_id,
+        source=record.source,
+        source_id=record.source_id,
+        case_type=record.case_type.value,
+        cause=record.cause,
+        court=record.court,
+        court_level=record.court_level,
+        province=record.province,
+        date=record.date,
+        year=record.year,
+        case_number=record.case_number,
+        procedure=record.procedure.value if record.procedure else None,
+        charges=record.charges,
+        charges_as_written=record.charges_as_written,
+        brackets=record.brackets,
+        articles=record.articles,
+        outcome=record.outcome.model_dump(mode="json") if record.outcome else None,  # type: ignore[typeddict-item]
+        circumstances=[c.value for c in record.circumstances],
+        quantities=record.quantities.model_dump(mode="json"),  # type: ignore[typeddict-item]
+        flags=record.flags.model_dump(mode="json"),  # type: ignore[typeddict-item]
+        facts=record.facts or "",
+    )
+
+
+def write_rows(rows: Sequence[IndexRow], path: Path) -> None:
+    """``cases.jsonl``: one row per line, in index order (row i is vector i)."""
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_rows(path: Path) -> list[IndexRow]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+@dataclass
+class Filters:
+    """Metadata filters; each is ignored when None or empty."""
+
+    charges: list[str] | None = None
+    court_level: str | None = None
+    province: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+    case_type: str | None = None
+    exclude_flagged: bool = False  # leave out overturned, superseded and near-duplicate cases
+
+    def active(self) -> bool:
+        return bool(
+            self.charges or self.court_level or self.province or self.year_from or self.year_to or self.case_type
+            or self.exclude_flagged
+        )
+
+
+class RowStore:
+    """The rows of one index version and the vectorized filters over them.
+
+    Filters are column arrays (one per filterable field, an inverted list per charge), so a filter is
+    a few numpy comparisons over all rows rather than a Python pass.
+    """
+
+    def __init__(self, rows: list[IndexRow]) -> None:
+        self._rows = rows
+        self.row_of = {row["case_id"]: i for i, row in enumerate(rows)}
+        rows_of_charge: dict[str, list[int]] = {}
+        for i, r in enumerate(rows):
+            for charge in r["charges"]:
+                rows_of_charge.setdefault(charge, []).append(i)
+        self._rows_of_charge = {c: np.array(v) for c, v in rows_of_charge.items()}
+        self._columns = {key: np.array([r[key] or "" for r in rows], dtype=object)  # type: ignore[literal-required]
+                         for key in ("court_level", "province", "case_type")}
+        self._years = np.array([r["year"] or 0 for r in rows])
+        self._flagged = np.array([bool(r["flags"]["overturned"] or r["flags"]["superseded"] or r["flags"]["near_duplicate_of"])
+                                  for r in rows])
+
+    @classmethod
+    def load(cls, path: Path) -> RowStore:
+        return cls(read_rows(path))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i: int) -> IndexRow:
+        return self._rows[i]
+
+    def __iter__(self) -> Iterator[IndexRow]:
+        return iter(self._rows)
+
+    @property
+    def rows(self) -> list[IndexRow]:
+        """Every row, in index order."""
+        return self._rows
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        """Boolean mask of rows passing the filters, or None when no filter is active."""
+        if not filters.active():
+            return None
+        keep = np.ones(len(self._rows), dtype=bool)
+        if filters.charges:
+            with_charge = np.zeros(len(self._rows), dtype=bool)
+            for charge in filters.charges:
+                if charge in self._rows_of_charge:
+                    with_charge[self._rows_of_charge[charge]] = True
+            keep &= with_charge
+        for key, column in self._columns.items():
+            value = getattr(filters, key)
+            if value:
+                keep &= column == value
+        if filters.year_from:
+            keep &= self._years >= filters.year_from
+        if filters.year_to:
+            keep &= (self._years <= filters.year_to) & (self._years > 0)
+        if filters.exclude_flagged:
+            keep &= ~self._flagged
+        return keep
