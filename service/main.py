@@ -19,7 +19,7 @@ from service.body_limit import BodyLimit
 from service.config import Settings, get_settings
 from service.deps import IndexDep, IndexHolder, get_index
 from service.ratelimit import RateLimiter
-from service.routes import alerts, assess, cases, meta, search
+from service.routes import alerts, assess, cases, meta, reports, search
 from service.write_queue import WriteQueue
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, *, local_actor: str | None = No
     app.add_middleware(AuditMiddleware, writes=app.state.writes)  # outermost: refusals are recorded too
     errors.install(app)
     v1 = APIRouter(prefix="/v1")
-    for router in (search.router, assess.router, alerts.router, meta.router, cases.router):
+    for router in (search.router, assess.router, reports.router, alerts.router, meta.router, cases.router):
         errors.declare_unavailable(router, get_index)  # before it is included: older FastAPI copies its routes then
         v1.include_router(router)
     app.include_router(v1)

@@ -221,3 +221,67 @@ class Problem(BaseModel):
     field: str | SkipJsonSchema[None] = Field(
         None, json_schema_extra=lambda schema: schema.pop("default", None),
         description="the offending request field (dotted path), 'body', or header (e.g. 'Authorization'); absent when none")
+
+
+# /v1/reports: the judge's 类案检索报告 (service/reports.py builds it, service/report_docx.py lays it out)
+class ReportIn(AssessIn):
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)] = Field(
+        ..., description="the legal question the search is for (法律问题), e.g. 被告人事后退赃能否认定为退赃退赔情节")
+
+
+class ReportSearcher(BaseModel):
+    actor: str = Field(description="key id, 'local' or 'cli:<os user>'")
+    name: str | None = Field(description="the key's name, when it has one")
+    role: str
+
+
+class ReportTable(BaseModel):
+    columns: list[str]
+    rows: list[list[str]]
+
+
+class ReportSection(BaseModel):
+    """One heading of the document with what follows it: paragraphs, then an optional table ('' is an empty line)."""
+
+    heading: str
+    level: int = Field(ge=1, le=2)
+    paragraphs: list[str]
+    table: ReportTable | None = None
+
+
+class ReportCase(BaseModel):
+    case_id: str
+    case_number: str | None
+    court: str | None
+    court_level: str | None
+    province: str | None
+    date: str | None
+    charges: list[str]
+    outcome: dict | None
+    outcome_text: str
+    score: float
+    source_tier: int = Field(ge=1, le=5, description="order of sources of the SPC guidance on 类案检索, 第四条 "
+                             "(service/report_sources.py): 1 指导性案例, 2 最高人民法院, 3 本省高级人民法院, 4 上一级法院及本院, 5 其他")
+    guiding: bool = Field(description="the record names itself a 指导性案例 (its case number)")
+    within_three_years: bool
+    similar: list[str] = Field(description="why it is similar: shared charges, articles, circumstances, key terms")
+    differs: list[str] = Field(description="where it differs: circumstances only one side has, quantities side by side")
+    why: dict
+
+
+class ReportOut(BaseModel):
+    """The report's content; the .docx is ``title`` and ``sections`` laid out, nothing else."""
+
+    title: str
+    searched_by: ReportSearcher
+    searched_at: str = Field(description="ISO 8601, Asia/Shanghai")
+    question: str = Field(description="as given, with personal names found in the draft masked")
+    platform: str
+    index_version: str
+    case_type: str
+    charges: list[str]
+    charges_source: str
+    cause: str | None
+    cases: list[ReportCase] = Field(description="in the report's order: by source tier, most recent first within one")
+    sentencing: dict | None = Field(description="expected, steps, deviation from the assessment; None for a civil case")
+    sections: list[ReportSection]
