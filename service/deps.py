@@ -17,7 +17,6 @@ from indexing.anonymize import load_lexicon
 from indexing.artifacts import current_dir, indexes_dir
 from indexing.errors import LeiAnError
 from indexing.search_index import SearchIndex
-from service.assess import assess
 from service.auth import User, authorize, current_user
 from service.config import Settings
 from service.keys import Role
@@ -61,6 +60,8 @@ def _warm(index: SearchIndex) -> None:
     try:
         retrieve(prepare_draft(text, index), index, 10)
         if index.sentencing is not None:
+            from service.assess import assess  # with scikit-learn: only where a model is there to warm
+
             assess(index, text)
     except LeiAnError as exc:  # a draft the pipeline refuses: serving goes on, only colder
         logger.warning("warm-up of index %s skipped: %s", index.version, exc)

@@ -1,11 +1,14 @@
-"""/v1/assess (judges) and /v1/expectations (litigants): sentencing range, deviation, plain language."""
+"""/v1/assess (judges) and /v1/expectations (litigants): sentencing range, deviation, plain language.
+
+service.assess (and with it scikit-learn, through the sentencing model) is imported when a route first
+runs, not with the app: a one-shot CLI search builds the whole app and never assesses (1.3 s of imports).
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from service.assess import assess, parse_proposed
 from service.audit_middleware import write_with_audit
 from service.deps import ALL_ROLES, IndexDep, require
 from service.keys import Role
@@ -19,6 +22,8 @@ router = APIRouter(tags=["sentencing"])
 @router.post("/assess", response_model=AssessOut, dependencies=[require(Role.judge, Role.admin)])
 async def assess_route(body: AssessIn, index: IndexDep, request: Request) -> dict:
     """Expected sentence range from similar cases and the corpus model; deviation of a proposal."""
+    from service.assess import assess, parse_proposed
+
     proposed = parse_proposed(body.proposed.model_dump()) if body.proposed else None
     # the model work in a request thread; the row is committed with the request's audit record, before
     # the response starts, without holding a thread (service/audit_middleware.py, service/write_queue.py)
@@ -44,6 +49,8 @@ async def assess_route(body: AssessIn, index: IndexDep, request: Request) -> dic
 @router.post("/expectations", response_model=ExpectationsOut, dependencies=[require(*ALL_ROLES)])
 async def expectations(body: ExpectationsIn, index: IndexDep) -> dict:
     """For litigants: what similar cases suggest, in plain words; anonymized, no alerts."""
+    from service.assess import assess
+
     result = await run_in_threadpool(assess, index, body.text, charges=body.charges)
     # no court and no case number in the plain view; the case id opens the whole anonymized facts
     # (GET /v1/cases/{id}, open to litigants as search is)
