@@ -9,7 +9,6 @@ given, else the ones extracted from the text. The weights are set by evaluation/
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from weakref import WeakKeyDictionary
@@ -216,7 +215,10 @@ def retrieve(
     """The k best rows for a draft, best first."""
     mask = index.mask(filters or Filters())
     dense = index.dense_candidates(draft.vector, CANDIDATES, mask)
-    lexical = index.bm25_candidates(draft.tokens, CANDIDATES, mask)
+    # every document's BM25 score is computed anyway: a candidate found by the dense search alone is
+    # fused with its real BM25 score, not 0 (which read as "shares no term with the draft")
+    bm25_all = index.bm25.scores(draft.tokens)
+    lexical = index.bm25.candidates(bm25_all, CANDIDATES, mask)
     if (draft.charges_given and fusion.given_charge) or (draft.charges_source == "predicted" and fusion.predicted_charge):
         # the judge's (or the predicted) charges may be rare in the corpus: their cases join the pool even
         # when neither method's global top-N reaches them (scored exactly over the cases with those charges)
@@ -228,6 +230,7 @@ def retrieve(
     if not candidates:
         return []
     # a candidate found by one method only is scored by the other too, so fusion compares like with like
+    # (its BM25 score is read from bm25_all below)
     missing_dense = [r for r in candidates if r not in dense]
     if missing_dense:
         scores = index.embeddings[missing_dense] @ draft.vector
@@ -235,7 +238,7 @@ def retrieve(
     rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
     row_list = rows.tolist()
     dense_raw = np.fromiter(map(dense.__getitem__, row_list), dtype=np.float64, count=len(row_list))
-    bm25_raw = np.fromiter(map(lexical.get, row_list, itertools.repeat(0.0)), dtype=np.float64, count=len(row_list))
+    bm25_raw = bm25_all[rows].astype(np.float64)
     overlap = _columns(index).charge_overlap(draft.record.charges, rows)
     w_charge = (fusion.given_charge if draft.charges_given
                 else fusion.predicted_charge if draft.charges_source == "predicted" else fusion.charge)

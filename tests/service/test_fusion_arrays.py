@@ -18,7 +18,8 @@ from tests.service.conftest import Built
 
 def reference_retrieve(draft: Draft, index: SearchIndex, k: int, filters: Filters | None = None,
                        fusion: Fusion = HYBRID) -> list[Hit]:
-    """The ranking written one candidate at a time, as it was before it was vectorized."""
+    """The ranking written one candidate at a time, as it was before it was vectorized (with the fusion fix of
+    issue 18: a dense-only candidate keeps its BM25 score)."""
     mask = index.mask(filters or Filters())
     dense = index.dense_candidates(draft.vector, 200, mask)
     lexical = index.bm25_candidates(draft.tokens, 200, mask)
@@ -38,7 +39,9 @@ def reference_retrieve(draft: Draft, index: SearchIndex, k: int, filters: Filter
         lo, hi = min(values.values()), max(values.values())
         return {r: (v - lo) / ((hi - lo) or 1.0) for r, v in values.items()}
 
-    dense_s, bm25_s = scaled(dense), scaled({r: lexical.get(r, 0.0) for r in candidates})
+    # every candidate's real BM25 score, also for those only the dense search found
+    bm25_all = index.bm25.scores(draft.tokens)
+    dense_s, bm25_s = scaled(dense), scaled({r: float(bm25_all[r]) for r in candidates})
     q = set(draft.record.charges)
     hits = []
     for r in candidates:
@@ -49,7 +52,7 @@ def reference_retrieve(draft: Draft, index: SearchIndex, k: int, filters: Filter
         score = fusion.dense * dense_s[r] + fusion.bm25 * bm25_s[r] + w * overlap
         if fusion.elements:
             score += fusion.elements * element_similarity(draft.record, index.rows[r])
-        hits.append(Hit(row=r, score=score, dense=dense[r], bm25=lexical.get(r, 0.0), charge_overlap=overlap))
+        hits.append(Hit(row=r, score=score, dense=dense[r], bm25=float(bm25_all[r]), charge_overlap=overlap))
     hits.sort(key=lambda h: (-h.score, h.row))
     return hits[:k]
 
@@ -100,3 +103,17 @@ def test_exhaustive_dense_candidates_are_the_faiss_index_own(built: Built) -> No
             np.testing.assert_allclose(sorted(got.values()), sorted(expected.values()), rtol=0, atol=1e-5)
             cut = min(expected.values())
             assert {r for r, s in got.items() if s > cut + 1e-5} == {r for r, s in expected.items() if s > cut + 1e-5}
+
+
+def test_a_candidate_found_only_by_dense_search_keeps_its_bm25_score(built: Built) -> None:
+    """Issue 18: a dense-only candidate was fused with BM25 = 0 although its BM25 score had been computed."""
+    index = IndexHolder(built.data_dir).get()
+    dense_only = 0
+    for text, charges in _drafts():
+        draft = prepare_draft(text, index, charges)
+        bm25_all = index.bm25.scores(draft.tokens)
+        lexical = index.bm25_candidates(draft.tokens, 200, None)
+        for hit in retrieve(draft, index, len(index.rows), None, HYBRID):
+            assert hit.bm25 == pytest.approx(float(bm25_all[hit.row]), rel=1e-6, abs=1e-9)
+            dense_only += hit.row not in lexical and bm25_all[hit.row] > 0
+    assert dense_only > 0, "the drafts must reach candidates beyond BM25's top 200 for this test to mean anything"
