@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
-import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -213,15 +211,6 @@ class Embedder:
 
 #: The saved module stack whose one-text pass :class:`ArrayEncoder` runs without torch.
 _ARRAY_STACK = ("indexing.embed_modules.CharNgramCaseEmbedding", "sentence_transformers.base.modules.normalize.Normalize")
-#: Amount units and their base unit and factor: a copy of ``embed_modules.MAGNITUDE_UNITS`` (see ArrayEncoder).
-_MAGNITUDE_UNITS: dict[str, tuple[str, float]] = {
-    "万元": ("元", 1e4), "余元": ("元", 1.0), "元": ("元", 1.0), "千克": ("克", 1e3), "公斤": ("克", 1e3),
-    "克": ("克", 1.0), "吨": ("克", 1e6), "mg/100ml": ("mg", 1.0), "毫克/100毫升": ("mg", 1.0), "株": ("株", 1.0),
-    "只": ("只", 1.0), "立方米": ("方", 1.0), "次": ("次", 1.0), "人": ("人", 1.0), "头": ("头", 1.0), "辆": ("辆", 1.0),
-}
-_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(" + "|".join(re.escape(u) for u in sorted(_MAGNITUDE_UNITS, key=len, reverse=True)) + ")")
-_SPACES = re.compile(r"\s+")
-_SQRT_EPS = 1e-8  # embed_modules._SQRT_EPS
 
 
 class ArrayEncoder:
@@ -229,10 +218,10 @@ class ArrayEncoder:
 
     Why: a CLI search embeds one draft, and importing torch and sentence-transformers to do it took
     5-7 s of CPU, most of a one-shot answer. The formulas are ``embed_modules.OneTextEmbedding``'s
-    (which needs the torch module for its tokenization), and the tokenization repeats that module's
-    ``normalized`` and magnitude tokens, since importing it imports torch. A copy can drift, so
-    :meth:`reproduces` must confirm it on texts whose vectors the model itself computed (the index's
-    stored ones) before anything is encoded with it; a model it cannot reproduce is loaded instead.
+    and the torch module's): one definition each, in the torch-free ``indexing.embed_numpy``. The weights
+    are read from the saved file, so :meth:`reproduces` confirms them on texts whose vectors the model
+    itself computed (the index's stored ones) before anything is encoded with it; a model it cannot
+    reproduce is loaded instead.
     """
 
     def __init__(self, path: Path) -> None:
@@ -281,39 +270,21 @@ class ArrayEncoder:
     def token_ids(self, text: str) -> np.ndarray:
         """``CharNgramCaseEmbedding.token_id_array``: sorted ids of the text's distinct vocabulary tokens."""
         from indexing.char_grams import distinct, gram_keys
+        from indexing.embed_numpy import magnitude_tokens, normalized
 
-        keys, _counts = distinct(gram_keys(_SPACES.sub(" ", text.lower()).strip(), *self.ngram_range))
+        keys, _counts = distinct(gram_keys(normalized(text), *self.ngram_range))
         _hit, ids = self.table.lookup(keys)
         if self.magnitudes:
-            magnitude = set()
-            for value, unit in _AMOUNT.findall(text.replace(",", "")):
-                name, factor = _MAGNITUDE_UNITS[unit]
-                amount = float(value) * factor
-                if amount > 0:
-                    magnitude.add(f"⟨{name}{math.floor(2 * math.log10(amount))}⟩")
-            extra = [self.token_to_id[t] for t in magnitude if t in self.token_to_id]
+            extra = [self.token_to_id[t] for t in magnitude_tokens(text) if t in self.token_to_id]
             ids = np.concatenate([ids, np.array(extra, dtype=np.int64)]) if extra else ids
         ids.sort()
         return ids
 
     def encode_one(self, text: str) -> np.ndarray:
         """``(1, dim)`` float32, unit length: the model's ``encode([text], normalize_embeddings=True)``."""
-        ids = self.token_ids(str(text))
-        weights = self.token_weights[ids]
-        weights = weights / max(float(np.sqrt(np.dot(weights, weights))), 1e-12)
-        bag = weights @ self.embedding[ids] if len(ids) else np.zeros(self.embedding.shape[1], dtype=np.float32)
-        hn = bag / max(float(np.linalg.norm(bag)), 1e-12)
-        w_lex, w_charge, w_sev = self.block_weights
-        blocks = [w_lex * hn]
-        if self.charge_weight is not None and self.charge_bias is not None:
-            logits = self.charge_weight @ hn + self.charge_bias
-            p = np.exp(logits - logits.max())
-            blocks.append(w_charge * np.sqrt(p / p.sum() + _SQRT_EPS))
-        if self.severity is not None:
-            sev = float(weights @ self.severity[ids]) + float(self.severity_bias[0])
-            bumps = np.exp(-((sev - self.centers) ** 2) / (2 * self.sigma**2))
-            blocks.append(w_sev * bumps / max(float(np.linalg.norm(bumps)), 1e-12))
-        vector = np.concatenate(blocks)
+        from indexing.embed_numpy import sentence_vector
+
+        vector = sentence_vector(self, self.token_ids(str(text)))
         return (vector / max(float(np.linalg.norm(vector)), 1e-12))[None, :].astype(np.float32)
 
     def reproduces(self, texts: Sequence[str], vectors: np.ndarray, atol: float = 1e-5) -> bool:

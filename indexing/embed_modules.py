@@ -31,9 +31,7 @@ bags, heads). :meth:`CharNgramCaseEmbedding.load` rebuilds this class, so
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -45,53 +43,15 @@ from sentence_transformers.base.modules.input_module import InputModule
 from torch import nn
 
 from indexing.char_grams import GramTable, distinct, gram_keys
-
-_WHITESPACE = re.compile(r"\s+")
-#: Added inside the square root so its gradient stays finite where a class probability is ~0.
-_SQRT_EPS = 1e-8
-
-
-#: Units whose amounts drive sentences (money, drug weight, blood alcohol, counts), with the factor to a
-#: base unit. Character n-grams cannot see magnitude ("3000元" and "300000元" share most n-grams), so
-#: each amount also yields a token naming its unit and half-decade, e.g. ``⟨元7⟩`` for 3,000–9,999 元.
-MAGNITUDE_UNITS: dict[str, tuple[str, float]] = {
-    "万元": ("元", 1e4),
-    "余元": ("元", 1.0),
-    "元": ("元", 1.0),
-    "千克": ("克", 1e3),
-    "公斤": ("克", 1e3),
-    "克": ("克", 1.0),
-    "吨": ("克", 1e6),
-    "mg/100ml": ("mg", 1.0),
-    "毫克/100毫升": ("mg", 1.0),
-    "株": ("株", 1.0),
-    "只": ("只", 1.0),
-    "立方米": ("方", 1.0),
-    "次": ("次", 1.0),
-    "人": ("人", 1.0),
-    "头": ("头", 1.0),
-    "辆": ("辆", 1.0),
-}
-_AMOUNT = re.compile(
-    r"(\d+(?:\.\d+)?)\s*(" + "|".join(re.escape(u) for u in sorted(MAGNITUDE_UNITS, key=len, reverse=True)) + ")"
+from indexing.embed_numpy import (
+    SQRT_EPS,
+    magnitude_tokens,
+    normalized,
+    sentence_vector,
 )
-MAGNITUDE_PREFIX = "⟨"
 
-
-def magnitude_tokens(text: str) -> set[str]:
-    """``⟨unit half-decade⟩`` tokens for the amounts in ``text`` (thousands separators removed)."""
-    out: set[str] = set()
-    for value, unit in _AMOUNT.findall(text.replace(",", "")):
-        name, factor = MAGNITUDE_UNITS[unit]
-        amount = float(value) * factor
-        if amount > 0:
-            out.add(f"{MAGNITUDE_PREFIX}{name}{math.floor(2 * math.log10(amount))}⟩")
-    return out
-
-
-def normalized(text: str) -> str:
-    """The text the embedder cuts into n-grams: lower-cased, each run of whitespace one space, stripped."""
-    return _WHITESPACE.sub(" ", text.lower()).strip()
+# the text handling and the one-text forward are torch-free, in embed_numpy (re-exported here)
+_SQRT_EPS = SQRT_EPS
 
 
 def char_ngrams(text: str, ngram_range: Sequence[int] = (1, 2)) -> set[str]:
@@ -346,22 +306,7 @@ class OneTextEmbedding:
 
     def __call__(self, text: str) -> np.ndarray:
         """The ``sentence_embedding`` of ``text`` (not yet L2-normalised as a whole), float32."""
-        ids = self.module.token_id_array(text)
-        weights = self.token_weights[ids]
-        weights = weights / max(float(np.sqrt(np.dot(weights, weights))), 1e-12)
-        bag = weights @ self.embedding[ids] if len(ids) else np.zeros(self.embedding.shape[1], dtype=np.float32)
-        hn = bag / max(float(np.linalg.norm(bag)), 1e-12)
-        w_lex, w_charge, w_sev = self.block_weights
-        blocks = [w_lex * hn]
-        if self.charge_weight is not None and self.charge_bias is not None:
-            logits = self.charge_weight @ hn + self.charge_bias
-            p = np.exp(logits - logits.max())
-            blocks.append(w_charge * np.sqrt(p / p.sum() + _SQRT_EPS))
-        if self.severity is not None:
-            sev = float(weights @ self.severity[ids]) + float(self.severity_bias[0])
-            bumps = np.exp(-((sev - self.centers) ** 2) / (2 * self.sigma**2))
-            blocks.append(w_sev * bumps / max(float(np.linalg.norm(bumps)), 1e-12))
-        return np.concatenate(blocks).astype(np.float32, copy=False)
+        return sentence_vector(self, self.module.token_id_array(text))
 
 
 def build_vocab(

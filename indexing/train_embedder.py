@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
-from indexing.embed_modules import MAGNITUDE_PREFIX, CharNgramCaseEmbedding, build_vocab
+from indexing.embed_modules import CharNgramCaseEmbedding, build_vocab
+from indexing.embed_numpy import MAGNITUDE_PREFIX
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
