@@ -37,32 +37,61 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(path, { method = "GET", body, params } = {}) {
+async function send(path, { method = "GET", body, params, accept }) {
   const url = new URL(path, window.location.origin);
   for (const [k, v] of Object.entries(params || {})) {
     if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
   }
-  const headers = { Accept: "application/json, application/problem+json" };
+  const headers = { Accept: accept };
   const key = getKey();
   if (key) headers.Authorization = `Bearer ${key}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  let resp;
   try {
-    resp = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     throw new ApiError(0, "无法连接到服务，请确认 leian serve 正在运行");
   }
-  const text = await resp.text();
-  let data = null;
+}
+
+function parsed(text) {
   try {
-    data = text ? JSON.parse(text) : null;
+    return text ? JSON.parse(text) : null;
   } catch {
-    data = null;
+    return null;
   }
-  if (!resp.ok) {
-    // a problem-details body names the cause; anything else (a proxy's HTML page) is not shown raw
-    const detail = data && typeof data.detail === "string" ? data.detail : "";
-    throw new ApiError(resp.status, detail, data && data.field);
-  }
+}
+
+// a problem-details body names the cause; anything else (a proxy's HTML page) is not shown raw
+function failure(status, data) {
+  const detail = data && typeof data.detail === "string" ? data.detail : "";
+  return new ApiError(status, detail, data && data.field);
+}
+
+export async function api(path, { method = "GET", body, params } = {}) {
+  const resp = await send(path, { method, body, params, accept: "application/json, application/problem+json" });
+  const data = parsed(await resp.text());
+  if (!resp.ok) throw failure(resp.status, data);
   return data;
+}
+
+/** The file name a Content-Disposition header gives (RFC 6266: filename* in UTF-8 first), or "". */
+function filenameOf(disposition) {
+  if (!disposition) return "";
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  if (star) {
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch {
+      // fall through to the plain name
+    }
+  }
+  const plain = /filename="?([^";]+)"?/i.exec(disposition);
+  return plain ? plain[1].trim() : "";
+}
+
+/** A file the API answers with (a .docx report): its bytes and the name the server gave it. */
+export async function apiFile(path, { method = "POST", body, accept }) {
+  const resp = await send(path, { method, body, accept: `${accept}, application/problem+json;q=0.9` });
+  if (!resp.ok) throw failure(resp.status, parsed(await resp.text()));
+  return { blob: await resp.blob(), filename: filenameOf(resp.headers.get("Content-Disposition")) };
 }

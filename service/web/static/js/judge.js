@@ -1,14 +1,16 @@
 // Judge view: a draft (pasted or a .txt file), optional charges and proposed sentence -> similar cases
 // with why, the sentence distribution chart with the expected range and the proposal, the deviation
-// level with its reasons; and a comparison with cases the parties submitted.
+// level with its reasons; a 类案检索报告 (.docx) of the same draft to download; and a comparison with
+// cases the parties submitted.
 
-import { api } from "./api.js";
+import { api, apiFile } from "./api.js";
 import { caseCard, whyBlock } from "./cases.js";
 import { distributionChart } from "./chart.js";
 import { LEVEL_HELP, LEVEL_WORDS, TYPE_WORDS, el, highlighted, months, outcome, percent, range, spansOf } from "./format.js";
-import { bindTextFile, chargePicker, requiredText, showError, withProgress } from "./ui.js";
+import { bindTextFile, chargePicker, requiredText, showError, showInfo, withProgress } from "./ui.js";
 
 const TERM_TYPES = ["fixed_term", "detention", "surveillance"];
+const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
 function proposal() {
   const type = document.getElementById("judge-type").value;
@@ -148,16 +150,42 @@ export function sentencingBlock(result, proposedMonths) {
     expectedBlock(result.expected));
 }
 
+/** What /v1/assess (and /v1/reports) take from the form: the draft, charges, proposal, case details. */
+function draftBody(text, picker) {
+  const charges = picker.values();
+  const proposed = proposal();
+  return { text, charges: charges.length ? charges : undefined, proposed: proposed || undefined,
+    court: optional("judge-court"), case_ref: optional("judge-case-ref"), judge_id: optional("judge-id") };
+}
+
+/** The 类案检索报告 of the draft as it stands in the form, downloaded as .docx. */
+async function downloadReport(picker) {
+  const status = document.getElementById("judge-report-status");
+  const text = requiredText("judge-text", status, "请先粘贴判决书草稿或案件事实，或上传 .txt 文件");
+  if (text === null) return;
+  const question = requiredText("judge-question", status, "请填写本次检索要解决的法律问题");
+  if (question === null) return;
+  const body = { ...draftBody(text, picker), question };
+  const file = await withProgress(status, "正在检索类案并生成报告…", document.getElementById("judge-report"),
+    () => apiFile("/v1/reports", { method: "POST", body, accept: DOCX }));
+  if (!file) return;
+  const name = file.filename || "类案检索报告.docx";
+  const url = URL.createObjectURL(file.blob);
+  const link = el("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  showInfo(status, `已生成并下载：${name}`);
+}
+
 async function analyse(picker) {
   const status = document.getElementById("judge-status");
   const out = document.getElementById("judge-results");
   const text = requiredText("judge-text", status, "请先粘贴判决书草稿或案件事实，或上传 .txt 文件");
   if (text === null) return;
-  const charges = picker.values();
-  const proposed = proposal();
-  const assessBody = { text, charges: charges.length ? charges : undefined, proposed: proposed || undefined,
-    court: optional("judge-court"), case_ref: optional("judge-case-ref"), judge_id: optional("judge-id") };
-  const searchBody = { text, k: 10, charges: charges.length ? charges : undefined };
+  const assessBody = draftBody(text, picker);
+  const searchBody = { text, k: 10, charges: assessBody.charges };
   const button = document.getElementById("judge-submit");
   const settled = await withProgress(status, "正在检索类似案例并测算量刑范围…", button, async () => {
     const [search, assess] = await Promise.allSettled([
@@ -256,6 +284,7 @@ export function initJudge() {
     ev.preventDefault();
     analyse(picker);
   });
+  document.getElementById("judge-report").addEventListener("click", () => downloadReport(picker));
   const type = document.getElementById("judge-type");
   const syncTerm = () => {
     const term = TERM_TYPES.includes(type.value);
