@@ -1,4 +1,6 @@
-"""Index builds: versioned, atomic, incremental; a killed build leaves the served version intact."""
+"""The served index follows builds: versioned, atomic, incremental; a killed build leaves the served version intact.
+
+These test the service's holder (service.deps.IndexHolder) over real builds, so they sit with the service tests."""
 
 from __future__ import annotations
 
