@@ -282,6 +282,11 @@ class Teacher:
         model.eval()
         return cls(model, path, max_seq_length=max_seq_length)
 
+    def count_tokens(self, texts: Sequence[str], *, prefix: str = QUERY_PREFIX) -> list[int]:
+        """Tokens of each text with its prefix and ``<s>``/``</s>``, unwindowed (as ``e5_token_count``)."""
+        return [len(e.ids) + 2 for e in self._tokenizer.encode_batch([prefix + str(t) for t in texts],
+                                                                     add_special_tokens=False)]
+
     def encode(self, texts: Sequence[str], *, prefix: str = QUERY_PREFIX, batch_size: int = 16,
                num_threads: int | None = None) -> np.ndarray:
         """``(len(texts), dim)`` float32 unit vectors, windowing texts longer than one window.
