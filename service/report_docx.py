@@ -81,25 +81,3 @@ def render_docx(report: dict) -> bytes:
     doc.save(out)
     return out.getvalue()
 
-
-def docx_text(data: bytes) -> list[str]:
-    """A .docx's paragraphs and table cells (row by row) in document order: what a reader sees."""
-    from docx import Document
-
-    lines: list[str] = []
-    for block in Document(io.BytesIO(data)).iter_inner_content():
-        if hasattr(block, "rows"):
-            lines += [cell.text for row in block.rows for cell in row.cells]
-        else:
-            lines.append(block.text)
-    return lines
-
-
-def report_text(report: dict) -> list[str]:
-    """The same lines from the report's JSON: what :func:`render_docx` writes, in its order."""
-    lines = [report["title"]]
-    for part in report["sections"]:
-        lines += [part["heading"], *part["paragraphs"]]
-        if part.get("table"):
-            lines += part["table"]["columns"] + [value for row in part["table"]["rows"] for value in row]
-    return lines

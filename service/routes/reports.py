@@ -1,4 +1,8 @@
-"""/v1/reports (judges): the 类案检索报告 for a draft, as .docx or, with Accept: application/json, as JSON."""
+"""/v1/reports (judges): the 类案检索报告 for a draft, as .docx or, with Accept: application/json, as JSON.
+
+service.reports (service.assess, and with it scikit-learn) is imported when the route first runs, as in
+service/routes/assess.py: a one-shot CLI search builds the whole app and never reports.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,6 @@ from service.auth import User
 from service.deps import CurrentUser, IndexDep, require
 from service.keys import Role
 from service.report_docx import DOCX, render_docx
-from service.reports import build_report
 from service.schemas import ReportIn, ReportOut
 
 router = APIRouter(tags=["reports"])
@@ -57,11 +60,15 @@ def filename(searched_at: str) -> str:
 async def report(body: ReportIn, index: IndexDep, user: CurrentUser, request: Request) -> Any:
     """类案检索报告 for a draft and the judge's legal question: the similar cases of its assessment by source tier."""
     if wants_json(request.headers.get("accept")):
+        from service.reports import build_report
+
         return await run_in_threadpool(build_report, index, body, user)
     built, data = await run_in_threadpool(_report_and_docx, index, body, user)
     return Response(data, media_type=DOCX, headers={"Content-Disposition": filename(built["searched_at"])})
 
 
 def _report_and_docx(index: SearchIndex, body: ReportIn, user: User) -> tuple[dict, bytes]:
+    from service.reports import build_report
+
     report = build_report(index, body, user)
     return report, render_docx(report)

@@ -37,6 +37,8 @@ ENDPOINTS: dict[str, tuple[str, str, dict, set[str]]] = {
     "me": ("GET", "/v1/me", {}, EVERY),
     "case": ("GET", "/v1/cases/{case_id}", {}, EVERY),
     "assess": ("POST", "/v1/assess", {"json": {"text": DRAFT, "charges": ["危险驾驶"]}}, {"judge", "admin"}),
+    "report": ("POST", "/v1/reports", {"json": {"text": DRAFT, "charges": ["危险驾驶"], "question": "醉驾是否适用缓刑"}},
+               {"judge", "admin"}),
     "alerts": ("GET", "/v1/alerts", {}, {"manager", "admin"}),
     "alert": ("GET", "/v1/alerts/{alert_id}", {}, {"manager", "admin"}),
     "alert.update": ("PATCH", "/v1/alerts/{alert_id}", {"json": {"resolution": "justified", "note": "测试"}}, {"manager", "admin"}),
