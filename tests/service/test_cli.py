@@ -314,3 +314,12 @@ def test_single_worker_serve_loads_numpy_with_one_blas_thread(tmp_path: Path) ->
     pools = json.loads(done.stdout.strip().splitlines()[-1])
     assert any(api == "openblas" for api, _n in pools), pools  # numpy's BLAS was loaded by then
     assert all(n == 1 for _api, n in pools), pools
+
+
+def test_building_the_app_imports_no_model_library() -> None:
+    """A one-shot CLI search builds the whole app; scikit-learn (with the sentencing model, 1.3 s of imports)
+    and torch load only when an assessment or the full embedder needs them."""
+    code = ("import sys, service.main; print(sorted(m for m in ('sklearn', 'torch', 'sentence_transformers', "
+            "'transformers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
