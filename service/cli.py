@@ -732,6 +732,8 @@ def _plugin_commands() -> None:
         register(app)
 
 
+from service.cli_report import register as _register_report  # noqa: E402, I001 - it reuses the helpers above
+_register_report(app)
 _plugin_commands()
 
 if __name__ == "__main__":

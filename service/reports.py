@@ -139,8 +139,8 @@ def searcher_text(user: User) -> str:
     role = ROLE_WORDS.get(user.role.value, user.role.value)
     if user.actor == "local":
         return f"本机用户（单用户模式，角色：{role}）"
-    if user.actor.startswith("cli:"):
-        return f"命令行用户 {user.actor.removeprefix('cli:')}（角色：{role}）"
+    if user.actor == "cli" or user.actor.startswith("cli:"):  # service.cli_admin.cli_actor
+        return f"命令行用户 {user.actor.removeprefix('cli').removeprefix(':')}".rstrip() + f"（角色：{role}）"
     return f"{user.name or '未命名密钥'}（API 密钥 {user.actor}，角色：{role}）"
 
 

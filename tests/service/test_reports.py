@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -29,7 +32,7 @@ from service.plain_language import months_words
 from service.report_docx import DOCX
 from service.report_sources import DraftCourt, court_city, draft_court, source_tier
 from service.routes.reports import wants_json
-from tests.service.conftest import Keyed
+from tests.service.conftest import Built, Keyed
 from tests.service.test_privacy import HEADS, NAMES, _leaks, _text
 
 JSON_ACCEPT = {"Accept": "application/json"}
@@ -269,6 +272,38 @@ def test_source_tiers_follow_the_guidance_order() -> None:
 ])
 def test_accept_chooses_json_or_docx(accept: str | None, json_wanted: bool) -> None:
     assert wants_json(accept) is json_wanted
+
+
+def _leian(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env.pop("LEIAN_DATABASE_URL", None)  # the data dir's own store
+    return subprocess.run([sys.executable, "-m", "service.cli", *args, "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+@pytest.mark.parametrize("through", ["this process", "the live server"])
+def test_leian_report_writes_the_apis_docx(built: Built, server: str, tmp_path: Path, through: str) -> None:
+    draft, out = tmp_path / "draft.txt", tmp_path / "报告.docx"
+    draft.write_text(_text(3), encoding="utf-8")
+    done = _leian("report", "--file", str(draft), "-c", "盗窃", "--question", f"被告人{_named(3)}的盗窃数额如何认定？",
+                  "--out", str(out), "--server", "off" if through == "this process" else server, data_dir=built.data_dir)
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {out}" in done.stderr.replace("\n", "")
+    lines = _lines(out.read_bytes())
+    assert lines[0] == "类案检索报告" and "罪名：盗窃罪（法官选定）" in lines
+    searcher = next(line for line in lines if line.startswith("检索人："))
+    assert searcher.startswith("检索人：命令行用户" if through == "this process" else "检索人：本机用户（单用户模式")
+    assert any(line.startswith("法律问题：被告人") for line in lines) and not _leaks("\n".join(lines))
+    assert any(t[0] == CASE_COLUMNS for t in _tables(out.read_bytes()))
+
+
+def test_leian_report_names_a_bad_field_and_writes_nothing(built: Built, tmp_path: Path) -> None:
+    out = tmp_path / "r.docx"
+    done = _leian("report", _text(3), "--question", " ", "--out", str(out), "--server", "off", data_dir=built.data_dir)
+    assert done.returncode == 2 and "question: String should have at least 1 character" in done.stderr
+    missing = _leian("report", _text(3), "--out", str(out), "--server", "off", data_dir=built.data_dir)
+    assert missing.returncode == 2 and "--question" in missing.stderr
+    assert not out.exists()
 
 
 # --------------------------------------------------------------------------------------------------
