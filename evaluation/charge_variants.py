@@ -10,7 +10,7 @@ splits once more for its own threshold and vote weight) and measured on the vali
   the top-10 similar fit-part cases (char 1–2-gram TF-IDF cosine, as in the benchmark);
 * with the masked charge names written out (:func:`indexing.charge_model.restore_masked_charge`), a stand-in for drafts that name the act (抢夺其手机), which CAIL never shows.
 
-Run: ``python -m evaluation.charge_variants [--data-dir ../shared/data] [--out docs/benchmarks/charge_variants.json]``.
+Run: ``python -m evaluation.charge_variants [--benchmark-data ../shared/data] [--out docs/benchmarks/charge_variants.json]``.
 Exits with status 2 when the shared data folder is missing.
 """
 
