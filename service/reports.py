@@ -52,6 +52,8 @@ QUANTITY_WORDS = {"amount_yuan": ("涉案金额", "元"), "drug_grams": ("毒品
                   "injuries.serious": ("重伤", "人"), "injuries.minor": ("轻伤", "人"), "injuries.slight": ("轻微伤", "人")}
 NUMERALS = "一二三四五六七八九十"
 _PLACEHOLDER = re.compile(r"某\d*$")
+# characters XML 1.0 (and so a .docx) cannot hold: C0 controls but tab, LF, CR; surrogates; U+FFFE/U+FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 CONCLUSION = ("待决案件的争议焦点", "类案的裁判要点", "本案与类案的异同", "参照意见及理由")
 
 
@@ -144,6 +146,14 @@ def searcher_text(user: User) -> str:
     return f"{user.name or '未命名密钥'}（API 密钥 {user.actor}，角色：{role}）"
 
 
+def xml_text(text: str) -> str:
+    """``text`` without what a .docx cannot hold; a vertical tab or form feed (pasted from Word) becomes a space.
+
+    Applied to the report's content itself, so that the JSON and the .docx still say the same.
+    """
+    return _NOT_XML.sub(lambda m: " " if m.group() in "\x0b\x0c" else "", text)
+
+
 def _date_key(row: dict) -> str:
     """ISO date for sorting, the year alone when that is all a record states, '' when neither."""
     return row.get("date") or (str(row["year"]) if row.get("year") else "")
@@ -172,7 +182,7 @@ def build_report(index: SearchIndex, body: ReportIn, user: User, *, now: datetim
         "circumstances": [Circumstance(c) for c in result["draft"]["circumstances"]],
     })
     explainer = Explainer(record, tokenize(record.facts), index.idf)
-    court = draft_court(body.court or record.court, record.province)
+    court = draft_court(xml_text(body.court or "").strip() or record.court, record.province)
     cases = []
     for hit in result["similar_cases"]:
         row = index.rows[index.row_of[hit["case_id"]]]
@@ -209,6 +219,12 @@ def build_report(index: SearchIndex, body: ReportIn, user: User, *, now: datetim
                           *_sentencing(ctx, result), *_conclusion()]
     for c in cases:
         del c["_date"]
+    for part in report["sections"]:
+        part["heading"] = xml_text(part["heading"])
+        part["paragraphs"] = [xml_text(t) for t in part["paragraphs"]]
+        if part["table"]:
+            part["table"]["rows"] = [[xml_text(v) for v in row] for row in part["table"]["rows"]]
+    report["question"] = xml_text(report["question"])
     return report
 
 

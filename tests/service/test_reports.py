@@ -204,6 +204,18 @@ def test_no_personal_names_ids_or_phones_in_reports(http: httpx.Client, keyed: K
     assert found == {}
 
 
+def test_control_characters_pasted_from_word_do_not_break_the_docx(http: httpx.Client, keyed: Keyed) -> None:
+    """Word pastes a line break as U+000B; a .docx (XML 1.0) cannot hold it, nor U+0000-U+001F (schemathesis found the 500)."""
+    body = {"text": _text(5).replace("。", "。\x0b", 3), "question": "是否\x0b构成自首\x19？", "case_ref": "（2020）\x18刑初1号",
+            "court": "\x1f金华市婺城区人民法院"}
+    docx = http.post("/v1/reports", json=body, headers=keyed.headers("judge"))
+    as_json = http.post("/v1/reports", json=body, headers={**keyed.headers("judge"), **JSON_ACCEPT})
+    assert docx.status_code == as_json.status_code == 200, docx.text
+    lines = _lines(docx.content)
+    assert "法律问题：是否 构成自首？" in lines and "本案案号：（2020）刑初1号" in lines
+    assert [x for x in lines if not x.startswith("检索时间")] == [x for x in _json_lines(as_json.json()) if not x.startswith("检索时间")]
+
+
 @pytest.mark.parametrize("role", ["litigant", "manager"])
 def test_litigants_and_managers_get_403(http: httpx.Client, keyed: Keyed, role: str) -> None:
     resp = http.post("/v1/reports", json=_body(1), headers=keyed.headers(role))
