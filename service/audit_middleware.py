@@ -30,6 +30,7 @@ ACTIONS = {
     ("POST", "/v1/compare"): "compare",
     ("POST", "/v1/assess"): "assess",
     ("POST", "/v1/expectations"): "expectations",
+    ("POST", "/v1/reports"): "report",
 }
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
