@@ -37,6 +37,7 @@ from indexing.schema import (
 from indexing.sections import (
     HeadInfo,
     Sections,
+    case_type_in_words,
     parse_date,
     parse_head,
     province_of,
@@ -724,6 +725,9 @@ def extract(raw: RawJudgment) -> CaseRecord:
         date = parse_date(raw.full_text)
     labels = raw.labels
     civil = info.case_type is CaseType.CIVIL or labels.get("case_type") == "civil"
+    if info.case_type is None and "case_type" not in labels:
+        # no head or label says which (a pasted paragraph): the text's own words may
+        civil = case_type_in_words(_join(head, facts)) is CaseType.CIVIL
 
     label_charges, label_written = _label_charges(raw)
     label_articles = _label_articles(raw)

@@ -307,6 +307,39 @@ def _count_defendants(head: str) -> int | None:
     return None
 
 
+#: Words of a prosecution and its parties: any of them makes a text criminal, whatever else it says
+#: (被告人 but not 被告人寿保险 / 被告人保财险, a civil defendant that is an insurer; 原告人 is a
+#: criminal case's 附带民事诉讼原告人).
+_PROSECUTION_WORDS = re.compile(r"公诉|指控|附带民事|被告人(?![寿保])|原告人")
+#: Words of civil procedure: parties who sue (原告, 上诉人 … 被上诉人) and their claims (not 纠纷: criminal
+#: facts say 因琐事发生纠纷 as often as civil ones name a dispute).
+_CIVIL_WORDS = re.compile(r"原告|诉讼请求|被上诉人|被申请人|申请执行人")
+#: Words of crimes, which a civil case's facts may also mention of someone (另查明…因犯…罪).
+_CRIMINAL_WORDS = re.compile(r"犯罪|罪")
+
+
+def case_type_in_words(text: str | None) -> CaseType | None:
+    """The case type a text without a head shows in its own words, or None.
+
+    Why: a judge drafting a civil judgment pastes its 经审理查明 paragraph, with no case number or title
+    to read the type from; taken as criminal (the old default), it got criminal charges predicted and
+    criminal cases ranked first. The order matters: a prosecution or a criminal defendant (公诉, 指控,
+    被告人) is criminal even where a civil judgment is recounted (拒不执行判决: 判决被告…给付原告…);
+    civil procedure's words come next, because a civil case's facts often mention someone's crime
+    (另查明…因犯…罪); only then do crimes make a text criminal. Measured on real texts by
+    ``tests/indexing/test_extract.py`` (CJRC civil and criminal passages, CAIL facts, LeCaRD queries).
+    """
+    if not text:
+        return None
+    if _PROSECUTION_WORDS.search(text):
+        return CaseType.CRIMINAL
+    if _CIVIL_WORDS.search(text):
+        return CaseType.CIVIL
+    if _CRIMINAL_WORDS.search(text):
+        return CaseType.CRIMINAL
+    return None
+
+
 def parse_head(head: str | None) -> HeadInfo:
     """Court, level, province, case number, procedure, year, defendant count and case type."""
     if not head:

@@ -575,3 +575,20 @@ def test_a_former_charge_name_is_kept_on_the_record() -> None:
     record = extract(raw)
     assert record.charges == ["侵犯公民个人信息罪"]
     assert record.charges_as_written == {"侵犯公民个人信息罪": "非法获取公民个人信息罪"}
+
+
+def test_a_text_without_a_head_is_typed_by_its_own_words() -> None:
+    """Civil paragraphs pasted without a head are civil; no criminal text of the samples is read as civil."""
+    def typed(text: str) -> CaseType:
+        return extract(RawJudgment(source="draft", source_id="d", location="t", facts=text)).case_type
+
+    cjrc = json.loads((ROOT / "data_samples" / "cjrc_sample.json").read_text(encoding="utf-8"))["data"]
+    civil = [typed(p["context"]) for e in cjrc if e["domain"] == "civil" for p in e["paragraphs"]]
+    criminal = [typed(p["context"]) for e in cjrc if e["domain"] == "criminal" for p in e["paragraphs"]]
+    cail = [typed(json.loads(line)["fact"]) for line in (ROOT / "data_samples" / "cail_sample.jsonl").read_text(encoding="utf-8").splitlines()]
+    lecard = [typed(json.loads(line)["q"]) for line in (ROOT / "data_samples" / "lecard_v1_sample.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all(t is CaseType.CRIMINAL for t in criminal + cail + lecard)
+    assert sum(t is CaseType.CIVIL for t in civil) >= 0.7 * len(civil)
+    assert typed("经审理查明：原告王某与被告人寿保险公司签订保险合同，约定……") is CaseType.CIVIL  # 被告 + 人寿
+    assert typed("另查明，原告之子曾因犯盗窃罪被判刑。原告诉讼请求：被告偿还借款5万元。") is CaseType.CIVIL
+    assert typed("被告人拒不执行法院判决，判决被告给付原告货款18万元。") is CaseType.CRIMINAL

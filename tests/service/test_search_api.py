@@ -162,3 +162,16 @@ def test_a_draft_without_charges_gets_them_predicted_with_its_circumstances(clie
     assessed = client.post("/v1/assess", json={"text": draft}).json()
     assert assessed["draft"]["charges_source"] == "predicted" and assessed["draft"]["charges"][0] == "抢夺罪"
     assert "刑法第二百六十七条" in assessed["steps"][0]["source"]
+
+
+def test_a_pasted_civil_paragraph_is_searched_as_civil(client: httpx.Client) -> None:
+    """Issue 18: a civil 经审理查明 paragraph with no head was read as criminal, got criminal charges predicted
+    and criminal cases first. Its own words (原告, 被告) now make it civil: no charge, civil cases first."""
+    passages = [p for e in json.loads((SAMPLES / "cjrc_sample.json").read_text(encoding="utf-8"))["data"]
+                if e.get("domain") == "civil" for p in e["paragraphs"] if "原告" in p["context"]]
+    assert passages
+    for passage in passages[:3]:
+        data = client.post("/v1/search", json={"text": passage["context"], "k": 5}).json()
+        assert data["draft"]["charges"] == [] and data["draft"]["charges_source"] == "none", data["draft"]
+        assert not data["draft"]["circumstances"]
+        assert sum(hit["case_type"] == "civil" for hit in data["results"]) >= 3
