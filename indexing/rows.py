@@ -129,12 +129,13 @@ class Filters:
     year_from: int | None = None
     year_to: int | None = None
     case_type: str | None = None
+    cause: str | None = None  # civil cause of action (案由)
     exclude_flagged: bool = False  # leave out overturned, superseded and near-duplicate cases
 
     def active(self) -> bool:
         return bool(
             self.charges or self.court_level or self.province or self.year_from or self.year_to or self.case_type
-            or self.exclude_flagged
+            or self.cause or self.exclude_flagged
         )
 
 
@@ -154,7 +155,7 @@ class RowStore:
                 rows_of_charge.setdefault(charge, []).append(i)
         self._rows_of_charge = {c: np.array(v) for c, v in rows_of_charge.items()}
         self._columns = {key: np.array([r[key] or "" for r in rows], dtype=object)  # type: ignore[literal-required]
-                         for key in ("court_level", "province", "case_type")}
+                         for key in ("court_level", "province", "case_type", "cause")}
         self._years = np.array([r["year"] or 0 for r in rows])
         self._flagged = np.array([bool(r["flags"]["overturned"] or r["flags"]["superseded"] or r["flags"]["near_duplicate_of"])
                                   for r in rows])

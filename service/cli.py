@@ -147,14 +147,34 @@ def _report_notes(rep: dict) -> list[str]:
 
 
 @app.command()
-def export(data_dir: DataDirOpt = None) -> None:
+def export(
+    data_dir: DataDirOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="stored: the stored case records; exchange: exchange records "
+                                     "(docs/schema/case-1.0.json), which leian ingest reads back")] = "stored",
+) -> None:
     """Write every stored case (anonymized, as stored) as JSON lines to stdout."""
     from indexing.db import iter_cases
 
+    if fmt not in {"stored", "exchange"}:
+        _fail(f"--format {fmt!r}: expected stored or exchange")
     _settings, engine = _engine(data_dir)
     out = sys.stdout
+    if fmt == "stored":
+        for record in iter_cases(engine):
+            out.write(record.model_dump_json() + "\n")
+        return
+    from indexing.exchange import to_exchange
+    from indexing.quality import CARD_SOURCES
+
+    without_facts: dict[str, int] = {}
     for record in iter_cases(engine):
-        out.write(record.model_dump_json() + "\n")
+        if not record.facts or record.source in CARD_SOURCES:
+            without_facts[record.source] = without_facts.get(record.source, 0) + 1
+            continue
+        out.write(to_exchange(record).model_dump_json(exclude_none=True) + "\n")
+    for source, count in without_facts.items():
+        # an exchange record needs facts; case cards travel as their CSV
+        err.print(f"not exported: {count} {source} records without facts text (use --format stored for them)")
 
 
 @app.command()
@@ -507,7 +527,7 @@ def search(
     console = Console(soft_wrap=True)  # one line per line, also when piped: the terminal wraps, grep sees whole lines
     console.print(f"draft: {_draft_text(data['draft'])}", markup=False)
     for i, hit in enumerate(data["results"], 1):
-        head = [f"{i}. {hit['case_id']} score {hit['score']:.3f}", _joined(hit["charges"]) or "no charge",
+        head = [f"{i}. {hit['case_id']} score {hit['score']:.3f}", _joined(hit["charges"]) or hit.get("cause") or "no charge",
                 _outcome_text(hit["outcome"]), " ".join(filter(None, [hit.get("court"), hit.get("date")]))]
         line = Text(" | ".join(filter(None, head)))
         line.stylize("bold", 0, len(f"{i}. {hit['case_id']}"))

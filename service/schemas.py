@@ -36,6 +36,8 @@ class SearchFilters(BaseModel):
     year_from: int | None = Field(None, ge=1979, le=2100)
     year_to: int | None = Field(None, ge=1979, le=2100)
     case_type: str | None = Field(None, pattern="^(criminal|civil)$")
+    cause: str | None = Field(None, min_length=2, max_length=40, examples=["民间借贷纠纷"],
+                              description="civil cause of action (案由), as the cases state it")
     exclude_flagged: bool = Field(False, description="leave out overturned, superseded and near-duplicate cases")
 
 
@@ -67,6 +69,7 @@ class SearchHit(BaseModel):
     year: int | None
     case_number: str | None
     case_type: str
+    cause: str | None = Field(None, description="civil cause of action (案由); None for criminal cases")
     circumstances: list[str]
     flags: dict
     facts_excerpt: str

@@ -37,7 +37,7 @@ def _search(body: SearchIn, index: SearchIndex) -> dict:
         results.append(
             {
                 **{k: row[k] for k in ("case_id", "charges", "articles", "outcome", "court", "court_level", "province",
-                                       "date", "year", "case_number", "case_type", "circumstances", "flags")},
+                                       "date", "year", "case_number", "case_type", "cause", "circumstances", "flags")},
                 "score": round(hit.score, 4),
                 "facts_excerpt": excerpt,
                 "highlights": spans,

@@ -175,3 +175,15 @@ def test_a_pasted_civil_paragraph_is_searched_as_civil(client: httpx.Client) -> 
         assert data["draft"]["charges"] == [] and data["draft"]["charges_source"] == "none", data["draft"]
         assert not data["draft"]["circumstances"]
         assert sum(hit["case_type"] == "civil" for hit in data["results"]) >= 3
+
+
+def test_civil_hits_carry_their_cause_and_can_be_filtered_by_it(client: httpx.Client) -> None:
+    """Issue 18: the cause of action (案由) is stored for civil cases; a hit shows it and a filter keeps to it."""
+    data = json.loads((SAMPLES / "cjrc_sample.json").read_text(encoding="utf-8"))["data"]
+    civil = [(e["paragraphs"][0]["casename"], e["paragraphs"][0]["context"]) for e in data if e.get("domain") == "civil"]
+    cause, text = civil[0]
+    hits = client.post("/v1/search", json={"text": text, "k": 10}).json()["results"]
+    assert any(h["case_type"] == "civil" and h["cause"] for h in hits)
+    assert all(h["cause"] is None for h in hits if h["case_type"] == "criminal")
+    kept = client.post("/v1/search", json={"text": text, "k": 10, "filters": {"cause": cause}}).json()["results"]
+    assert kept and all(h["cause"] == cause for h in kept)
