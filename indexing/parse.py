@@ -12,6 +12,7 @@ Formats (all found in ../shared/data, plus the two plain ones users bring):
 - ``cjrc``: SQuAD-style JSON whose paragraphs are 经审理查明 sections (CAIL2019), civil and criminal
 - ``traffic_card``: CSV of structured 交通肇事罪 sentences (case cards without text)
 - ``statute``: JSON lines with ``text_id``, ``text``, ``name`` (刑法 articles) or a laws.db SQLite file
+- ``exchange``: JSON lines of LeiAn exchange records, told by ``schema_version`` (indexing.exchange)
 - ``jsonl``: generic JSON lines with ``id`` and ``text`` (one full judgment per line)
 - ``text``: a .txt file holding one full judgment
 - ``charge_list``: a .txt list of charge names (reference data; recognized and reported, nothing stored)
@@ -106,6 +107,7 @@ def detect_format(path: Path) -> str:
 
 
 _JSONL_KEYS: list[tuple[str, set[str]]] = [
+    ("exchange", {"schema_version"}),  # first: an exchange record may carry any other format's keys
     ("cail2018", {"fact", "meta"}),
     ("judge", {"text_id", "fd"}),
     ("lecard_v1", {"ridx", "q"}),
@@ -232,6 +234,8 @@ def _record_from_json(fmt: str, obj: dict, location: str, lineno: str, path: Pat
             head=_str_field(obj, "query"),
             facts=_str_field(obj, "fact"),
         )
+    if fmt == "exchange":
+        return _exchange_record(obj, location)
     if fmt == "statute":
         name = _str_field(obj, "name") or ""
         match = _ARTICLE_NAME.search(name)
@@ -248,6 +252,61 @@ def _record_from_json(fmt: str, obj: dict, location: str, lineno: str, path: Pat
     if not source_id:
         return Quarantined(source=fmt, location=location, field="id", reason="missing id")
     return RawJudgment(source=fmt, source_id=source_id, location=location, full_text=_str_field(obj, "text"))
+
+
+_CN_NUMERALS = "〇一二三四五六七八九"
+_SECTION_MARKS = re.compile(r"本院认为|(?:判决|裁定)如下")
+
+
+def _cn_year(year: str) -> str:
+    return "".join(_CN_NUMERALS[int(d)] for d in year)
+
+
+def _cn_small(n: int) -> str:
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else _CN_NUMERALS[tens]) + "十" if tens else "") + (_CN_NUMERALS[ones] if ones else "")
+
+
+def _exchange_record(obj: dict, location: str) -> Parsed:
+    """An exchange record as a raw judgment: its sections the text, its structured fields the labels.
+
+    Extraction reads court, case number and procedure from a judgment head and the date from the
+    signature, so the record's values are written as such a head and signature around its sections;
+    the sections come back from ``split_sections`` as they were. A record that fails the schema is
+    quarantined naming the first failing field (``outcome.months``), never dropped.
+    """
+    from pydantic import ValidationError
+
+    from indexing.exchange import ExchangeRecord
+    from indexing.quality import CARD_SOURCES
+
+    try:
+        rec = ExchangeRecord.model_validate(obj)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "record"
+        return Quarantined(source="exchange", location=location, field=field, reason=first["msg"])
+    if rec.source in CARD_SOURCES:
+        # case cards are read from their CSV columns (indexing.cards), which an exchange record has not
+        return Quarantined(source="exchange", location=location, field="source",
+                           reason=f"{rec.source!r} case cards are exchanged as their CSV, not as exchange records")
+    civil = rec.case_type.value == "civil"
+    head = "\n".join(p for p in (rec.court, "民事判决书" if civil else "刑事判决书", rec.case_number) if p)
+    labels = rec.model_dump(mode="json", include={"case_type", "cause", "charges", "articles", "outcome",
+                                                   "circumstances", "quantities"}, exclude_none=True)
+    date = ""
+    if rec.date:
+        year, month, day = rec.date.split("-")
+        date = f"{_cn_year(year)}年{_cn_small(int(month))}月{_cn_small(int(day))}日"
+    if not rec.reasoning and not rec.judgment:
+        if _SECTION_MARKS.search(rec.facts):  # facts that would split: kept whole, without the date
+            return RawJudgment(source=rec.source, source_id=rec.source_id, location=location, head=head,
+                               facts=rec.facts, labels=labels)
+        full_text = f"{head}\n{date}\n本案现已审理终结。\n{rec.facts}"  # the date goes where facts cannot take it
+    else:
+        judgment = f"判决如下：\n{rec.judgment}" if rec.judgment else None
+        full_text = "\n".join(p for p in (f"{head}\n本案现已审理终结。", rec.facts, rec.reasoning, judgment, date) if p)
+    return RawJudgment(source=rec.source, source_id=rec.source_id, location=location, full_text=full_text, labels=labels)
 
 
 def _int_or_none(value: object) -> int | None:

@@ -1,4 +1,5 @@
-"""/v1/charges and /v1/me: the served index's charge names, and the caller's role, for the web page."""
+"""/v1/charges, /v1/me and /v1/schema/case: the served index's charge names and the caller's role, for the
+web page, and the JSON Schema of the case exchange record (indexing.exchange)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from indexing.exchange import exchange_schema
 from indexing.rows import IndexRow
 from service.deps import ALL_ROLES, CurrentUser, IndexDep, require
 
@@ -53,3 +55,9 @@ def charges(index: IndexDep) -> dict:
 def me(user: CurrentUser) -> dict:
     """The caller's role, so that the web page shows only the views that role may use."""
     return {"role": user.role.value, "local": user.actor == "local"}
+
+
+@router.get("/schema/case")
+def case_schema() -> dict:
+    """The JSON Schema of the case exchange record that leian export --format exchange writes and leian ingest reads."""
+    return exchange_schema()

@@ -36,6 +36,7 @@ ENDPOINTS: dict[str, tuple[str, str, dict, set[str]]] = {
     "charges": ("GET", "/v1/charges", {}, EVERY),
     "me": ("GET", "/v1/me", {}, EVERY),
     "case": ("GET", "/v1/cases/{case_id}", {}, EVERY),
+    "schema.case": ("GET", "/v1/schema/case", {}, EVERY),
     "assess": ("POST", "/v1/assess", {"json": {"text": DRAFT, "charges": ["危险驾驶"]}}, {"judge", "admin"}),
     "report": ("POST", "/v1/reports", {"json": {"text": DRAFT, "charges": ["危险驾驶"], "question": "醉驾是否适用缓刑"}},
                {"judge", "admin"}),
