@@ -44,6 +44,7 @@ import asyncio, json, os, sys, time
 sys.path.insert(0, os.environ["LEIAN_AB_CHECKOUT"])
 from pathlib import Path
 import uvicorn
+import service.assess as assess_module
 import service.routes.assess as assess_route
 import service.routes.search as search_route
 from service.config import Settings
@@ -61,7 +62,10 @@ def timed(fn):
     return call
 
 search_route._search = timed(search_route._search)
-assess_route.assess = timed(assess_route.assess)
+# the routes import assess when they first run (this checkout), or held their own reference (older ones)
+assess_module.assess = timed(assess_module.assess)
+if hasattr(assess_route, "assess"):
+    assess_route.assess = timed(assess_route.assess)
 data_dir, signals = Path(os.environ["LEIAN_AB_DATA"]), Path(os.environ["LEIAN_AB_SIGNALS"])
 app = create_app(Settings(data_dir=data_dir, database_url=os.environ["LEIAN_AB_DATABASE_URL"], host="127.0.0.1"))
 server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=int(os.environ["LEIAN_AB_PORT"]),

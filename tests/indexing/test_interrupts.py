@@ -14,6 +14,8 @@ from indexing.interrupts import interrupts_deferred
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_in_the_block_is_raised_after_it(sig: int) -> None:
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # as `leian ingest` maps it
+    # Python's own SIGINT handler, as a foreground process has it (a shell's background job inherits SIG_IGN)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     steps = []
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -21,10 +23,11 @@ def test_a_signal_in_the_block_is_raised_after_it(sig: int) -> None:
                 os.kill(os.getpid(), sig)
                 steps.append("the write went on after the signal")
             steps.append("not reached: the interrupt is raised as the block ends")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     assert steps == ["the write went on after the signal"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
 def test_no_signal_no_interrupt_and_errors_pass_through() -> None:
