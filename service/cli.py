@@ -413,15 +413,9 @@ def _joined(items: Iterable[object]) -> str:
 
 def _article_names(articles: list) -> str:
     """刑法 article keys (133, '133之一') as the statute spells them (第一百三十三条之一)."""
-    from indexing.law.statute import article_label
+    from indexing.law.statute import article_names
 
-    names = []
-    for article in articles:
-        try:
-            names.append(article_label(str(article)))
-        except ValueError:
-            names.append(str(article))
-    return "、".join(names)
+    return article_names(articles)
 
 
 def _number(value: float) -> str:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from importlib import metadata
 from zoneinfo import ZoneInfo
 
 from indexing.anonymize import anonymize_text
-from indexing.law.statute import article_label
+from indexing.law.statute import article_names
 from indexing.schema import CaseRecord, Circumstance, Outcome
 from indexing.search_index import SearchIndex
 from indexing.segment import tokenize
@@ -68,18 +69,12 @@ def _number(value: float) -> str:
     return f"{value:,.10g}"
 
 
-def _joined(items: list) -> str:
+def _joined(items: Iterable[object]) -> str:
     return "、".join(str(i) for i in items)
 
 
 def _articles(articles: list) -> str:
-    names = []
-    for a in articles:
-        try:
-            names.append(article_label(str(a)))
-        except ValueError:
-            names.append(str(a))
-    return "刑法" + "、".join(names)
+    return "刑法" + article_names(articles)
 
 
 def outcome_text(outcome: dict | None) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
@@ -108,6 +109,18 @@ def cn_numeral(n: int) -> str:
 def article_label(key: str) -> str:
     number, suffix = parse_key(key)
     return f"第{cn_numeral(number)}条{_SUFFIXES[suffix]}"
+
+
+def article_names(articles: Iterable[object]) -> str:
+    """刑法 article keys (133, '133之一') as the statute spells them, joined with 、 (第一百三十三条之一);
+    a key that is not an article's is shown as given."""
+    names = []
+    for article in articles:
+        try:
+            names.append(article_label(str(article)))
+        except ValueError:
+            names.append(str(article))
+    return "、".join(names)
 
 
 def paragraph_label(n: int) -> str:
