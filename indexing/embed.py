@@ -217,8 +217,9 @@ class ArrayEncoder:
     """LeiAn's own embedder for one text, from its saved files, in numpy: neither torch nor sentence-transformers.
 
     Why: a CLI search embeds one draft, and importing torch and sentence-transformers to do it took
-    5-7 s of CPU, most of a one-shot answer. The formulas are ``embed_modules.OneTextEmbedding``'s
-    and the torch module's): one definition each, in the torch-free ``indexing.embed_numpy``. The weights
+    5-7 s of CPU, most of a one-shot answer. The tokenization and the formulas are the torch module's
+    (and its numpy view ``embed_modules.OneTextEmbedding``'s): one definition each, in the torch-free
+    ``indexing.embed_numpy``. The weights
     are read from the saved file, so :meth:`reproduces` confirms them on texts whose vectors the model
     itself computed (the index's stored ones) before anything is encoded with it; a model it cannot
     reproduce is loaded instead.
@@ -269,16 +270,9 @@ class ArrayEncoder:
 
     def token_ids(self, text: str) -> np.ndarray:
         """``CharNgramCaseEmbedding.token_id_array``: sorted ids of the text's distinct vocabulary tokens."""
-        from indexing.char_grams import distinct, gram_keys
-        from indexing.embed_numpy import magnitude_tokens, normalized
+        from indexing.embed_numpy import gram_token_ids
 
-        keys, _counts = distinct(gram_keys(normalized(text), *self.ngram_range))
-        _hit, ids = self.table.lookup(keys)
-        if self.magnitudes:
-            extra = [self.token_to_id[t] for t in magnitude_tokens(text) if t in self.token_to_id]
-            ids = np.concatenate([ids, np.array(extra, dtype=np.int64)]) if extra else ids
-        ids.sort()
-        return ids
+        return gram_token_ids(text, self.table, self.ngram_range, self.token_to_id, self.magnitudes)
 
     def encode_one(self, text: str) -> np.ndarray:
         """``(1, dim)`` float32, unit length: the model's ``encode([text], normalize_embeddings=True)``."""

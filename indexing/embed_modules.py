@@ -42,9 +42,10 @@ import torch.nn.functional as F
 from sentence_transformers.base.modules.input_module import InputModule
 from torch import nn
 
-from indexing.char_grams import GramTable, distinct, gram_keys
+from indexing.char_grams import GramTable
 from indexing.embed_numpy import (
     SQRT_EPS,
+    gram_token_ids,
     magnitude_tokens,
     normalized,
     sentence_vector,
@@ -160,13 +161,7 @@ class CharNgramCaseEmbedding(InputModule):
         """
         if self._gram_table is None:
             self._gram_table = GramTable(enumerate(self.vocab))
-        keys, _counts = distinct(gram_keys(normalized(text), *self.ngram_range))
-        _hit, out = self._gram_table.lookup(keys)
-        if self.magnitudes:  # ``⟨…⟩`` tokens are longer than two characters: never among the table's keys
-            magnitude = [self.token_to_id[t] for t in magnitude_tokens(text) if t in self.token_to_id]
-            out = np.concatenate([out, np.array(magnitude, dtype=np.int64)]) if magnitude else out
-        out.sort()
-        return out
+        return gram_token_ids(text, self._gram_table, self.ngram_range, self.token_to_id, self.magnitudes)
 
     def preprocess(self, inputs: Sequence[str], prompt: str | None = None, **kwargs: Any) -> dict[str, torch.Tensor]:
         """Texts → flat token ids, bag offsets and per-token weights, L2-normalised per text (TF-IDF)."""

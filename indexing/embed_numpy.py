@@ -16,6 +16,8 @@ from typing import Protocol
 
 import numpy as np
 
+from indexing.char_grams import GramTable, distinct, gram_keys
+
 _WHITESPACE = re.compile(r"\s+")
 #: Added inside the square root so its gradient stays finite where a class probability is ~0.
 SQRT_EPS = 1e-8
@@ -61,6 +63,20 @@ def magnitude_tokens(text: str) -> set[str]:
 def normalized(text: str) -> str:
     """The text the embedder cuts into n-grams: lower-cased, each run of whitespace one space, stripped."""
     return _WHITESPACE.sub(" ", text.lower()).strip()
+
+
+def gram_token_ids(text: str, table: GramTable, ngram_range: tuple[int, int], token_to_id: dict[str, int],
+                   magnitudes: bool) -> np.ndarray:
+    """Sorted ids of the text's distinct vocabulary tokens, for n-grams of one and two characters: the
+    n-grams of :func:`normalized` looked up on code points (indexing.char_grams), plus the magnitude
+    tokens (``⟨…⟩`` tokens are longer than two characters: never among the table's keys)."""
+    keys, _counts = distinct(gram_keys(normalized(text), *ngram_range))
+    _hit, ids = table.lookup(keys)
+    if magnitudes:
+        extra = [token_to_id[t] for t in magnitude_tokens(text) if t in token_to_id]
+        ids = np.concatenate([ids, np.array(extra, dtype=np.int64)]) if extra else ids
+    ids.sort()
+    return ids
 
 
 class NumpyWeights(Protocol):
