@@ -285,7 +285,13 @@ KeyOpt = Annotated[str | None, typer.Option(
 
 
 def _post_api(data_dir: Path | None, path: str, body: dict, server: str | None = None, key: str | None = None) -> dict:
-    """Answer a CLI command through the HTTP API, so the CLI and the API cannot drift.
+    """Answer a CLI command through the HTTP API, so the CLI and the API cannot drift (see :func:`_post_api_raw`)."""
+    return _answer_of(*_post_api_raw(data_dir, path, body, server, key))
+
+
+def _post_api_raw(data_dir: Path | None, path: str, body: dict, server: str | None = None,
+                  key: str | None = None) -> tuple[int, bytes]:
+    """The API's status and body bytes for a CLI command (a JSON answer, or a file such as a report).
 
     A running server answers in milliseconds what this process would need seconds to load for, so
     it is used when it serves this data dir's current index (or is named with ``--server``);
@@ -297,12 +303,12 @@ def _post_api(data_dir: Path | None, path: str, body: dict, server: str | None =
         base = _live_server((server or DEFAULT_SERVER).rstrip("/"), settings.data_dir, explicit=explicit)
         answer = _post_http(base, path, body, key, explicit=explicit) if base else None
         if answer is not None:
-            return _answer_of(*answer)
+            return answer
     resp = _post_in_process(settings, path, body)
-    return _answer_of(resp.status_code, resp.text)
+    return resp.status_code, resp.content
 
 
-def _http(url: str, body: dict | None = None, headers: dict | None = None, timeout: float = ANSWER_TIMEOUT_S) -> tuple[int, str]:
+def _http(url: str, body: dict | None = None, headers: dict | None = None, timeout: float = ANSWER_TIMEOUT_S) -> tuple[int, bytes]:
     """GET (or POST ``body`` as JSON) with the standard library: a CLI that only talks to a server should
     start fast, and httpx's import alone was a quarter of such a call. Loopback goes direct, never
     through a proxy the environment names."""
@@ -321,17 +327,17 @@ def _http(url: str, body: dict | None = None, headers: dict | None = None, timeo
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({})) if direct else urllib.request.build_opener()
     try:
         with opener.open(request, timeout=timeout) as resp:
-            return resp.status, resp.read().decode("utf-8")
+            return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode("utf-8", "replace")
+        return exc.code, exc.read()
 
 
 def _live_server(base: str, data_dir: Path, *, explicit: bool) -> str | None:
     """``base`` if a LeiAn server answers there (and, unless named, serves ``data_dir``'s current index)."""
     status, health = 0, None
     try:
-        status, text = _http(f"{base}/healthz", timeout=5.0 if explicit else PROBE_TIMEOUT_S)
-        health = json.loads(text) if status == 200 else None
+        status, content = _http(f"{base}/healthz", timeout=5.0 if explicit else PROBE_TIMEOUT_S)
+        health = json.loads(content) if status == 200 else None
     except (OSError, ValueError):  # refused, timed out, not HTTP, not JSON
         pass
     if explicit:
@@ -354,11 +360,11 @@ def _current_version(data_dir: Path) -> str | None:
         return None
 
 
-def _post_http(base: str, path: str, body: dict, key: str | None, *, explicit: bool) -> tuple[int, str] | None:
+def _post_http(base: str, path: str, body: dict, key: str | None, *, explicit: bool) -> tuple[int, bytes] | None:
     """The server's status and body; None (answer in-process instead) when a server found by probing cannot answer."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        status, text = _http(f"{base}{path}", body, headers)
+        status, content = _http(f"{base}{path}", body, headers)
     except OSError as exc:
         if explicit:
             _fail(f"{base}{path}: {exc}")
@@ -366,7 +372,7 @@ def _post_http(base: str, path: str, body: dict, key: str | None, *, explicit: b
     if status == 401 and not explicit and not key:
         return None  # the server has keys now; this process is the admin of its own data dir
     err.print(f"[dim]answered by the LeiAn server at {base}[/]")
-    return status, text
+    return status, content
 
 
 def _post_in_process(settings: Settings, path: str, body: dict) -> httpx.Response:
@@ -381,8 +387,9 @@ def _post_in_process(settings: Settings, path: str, body: dict) -> httpx.Respons
     return TestClient(app).post(path, json=body)
 
 
-def _answer_of(status: int, text: str) -> dict:
+def _answer_of(status: int, content: bytes) -> dict:
     """The answer's JSON, or exit with the problem's detail (and field) as the API words it."""
+    text = content.decode("utf-8", "replace")
     try:
         data = json.loads(text)
     except ValueError:

@@ -1,8 +1,8 @@
 """``leian report``: a draft's 类案检索报告 written as .docx, answered through the HTTP API as every CLI answer is.
 
-The report is a file, not JSON, so :func:`service.cli._post_api` (which reads a JSON answer) has a
-variant here that keeps the bytes; it takes the same way to an answer: a running ``leian serve`` that
-serves this data dir's index (or the one ``--server`` names), else the app in this process. The
+The report is a file, not JSON, so it takes the bytes of :func:`service.cli._post_api_raw`, the same way
+to an answer as every CLI command: a running ``leian serve`` that serves this data dir's index (or the
+one ``--server`` names), else the app in this process. The
 .docx comes from ``POST /v1/reports`` itself, so the CLI and the API cannot give different reports.
 
 service.cli registers the command (:func:`register`) at its end, so this module imports service.cli
@@ -20,52 +20,15 @@ import typer
 PATH = "/v1/reports"
 
 
-def _post_http_bytes(base: str, path: str, body: dict, key: str | None, *, explicit: bool) -> tuple[int, bytes] | None:
-    """:func:`service.cli._post_http` keeping the answer's bytes: None (answer in-process instead) when a
-    server found by probing cannot answer."""
-    import httpx
-
-    from service import cli
-    from service.auth import is_loopback
-
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    url = f"{base}{path}"
-    try:
-        # loopback goes direct, never through a proxy the environment names (as service.cli._http)
-        with httpx.Client(timeout=cli.ANSWER_TIMEOUT_S, trust_env=not is_loopback(httpx.URL(url).host)) as client:
-            resp = client.post(url, json=body, headers=headers)
-    except httpx.TransportError as exc:
-        if explicit:
-            cli._fail(f"{url}: {exc}")
-        return None
-    if resp.status_code == 401 and not explicit and not key:
-        return None  # the server has keys now; this process is the admin of its own data dir
-    cli.err.print(f"[dim]answered by the LeiAn server at {base}[/]")
-    return resp.status_code, resp.content
-
-
-def _content_of(status: int, content: bytes) -> bytes:
-    """The answer's bytes, or exit with the problem's detail (and field) as :func:`service.cli._answer_of` words it."""
-    from service import cli
-
-    if status != 200:
-        cli._answer_of(status, content.decode("utf-8", "replace"))  # exits
-    return content
-
-
 def post_api_bytes(data_dir: Path | None, path: str, body: dict, server: str | None = None, key: str | None = None) -> bytes:
-    """:func:`service.cli._post_api` for an answer that is a file: its bytes."""
+    """The bytes of an answer that is a file, taken the way every CLI answer is (:func:`service.cli._post_api_raw`);
+    an error exits with the problem's detail (and field) as :func:`service.cli._answer_of` words it."""
     from service import cli
 
-    settings = cli.get_settings(data_dir=data_dir)
-    explicit = server is not None and server.strip().lower() != "off"
-    if server is None or explicit:
-        base = cli._live_server((server or cli.DEFAULT_SERVER).rstrip("/"), settings.data_dir, explicit=explicit)
-        answer = _post_http_bytes(base, path, body, key, explicit=explicit) if base else None
-        if answer is not None:
-            return _content_of(*answer)
-    resp = cli._post_in_process(settings, path, body)  # no Accept header: the .docx
-    return _content_of(resp.status_code, resp.content)
+    status, content = cli._post_api_raw(data_dir, path, body, server, key)  # no Accept header: the .docx
+    if status != 200:
+        cli._answer_of(status, content)  # exits
+    return content
 
 
 def register(app: typer.Typer) -> None:
