@@ -20,7 +20,7 @@ from evaluation.paths import BENCHMARK_DATA_ENV, DEFAULT_BENCHMARK_DATA
 from service.config import get_settings
 
 eval_app = typer.Typer()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error line stays one line (a path in it is not broken for grep)
 
 # service.cli imports this module while it is being imported itself (its entry points): its names are
 # not taken from it, so the two modules never wait on each other

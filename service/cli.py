@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="LeiAn (类案): similar-case retrieval and sentencing-deviation warnings.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error line stays one line (a path in it is not broken for grep)
 
 DataDirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="Where LeiAn keeps its store and indexes [env LEIAN_DATA_DIR; default ./leian-data]")
@@ -123,7 +123,9 @@ def _print_report(rep: dict) -> None:
                 sub.add_row(name, str(count))
             console.print(sub)
     if rep["quarantine_file"]:
-        console.print(f"rejected records with their location and reason: {rep['quarantine_file']}")
+        # soft_wrap: the path stays whole on one line, to copy or grep, however narrow the terminal
+        console.print(f"rejected records with their location and reason: {rep['quarantine_file']}", soft_wrap=True,
+                      markup=False)
 
 
 def _without_facts(source: str, count: int) -> str:

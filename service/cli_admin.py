@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 keys_app = typer.Typer(help="API keys: each maps to a role (judge, litigant, manager, admin); stored hashed.",
                        no_args_is_help=True)
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error line stays one line (a path in it is not broken for grep)
 
 DataDirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="Where LeiAn keeps its store and indexes [env LEIAN_DATA_DIR; default ./leian-data]")

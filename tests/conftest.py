@@ -9,11 +9,14 @@ explicitly (never silently).
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from sqlalchemy import Engine, create_engine, text
 
 from indexing.db import make_engine
@@ -66,3 +69,30 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def samples() -> Path:
     return SAMPLES
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A private copy of a data dir that ``build(directory)`` fills, built once per test run.
+
+    Under pytest-xdist (scripts/test runs two workers) every worker has its own session fixtures, so the
+    sample build would be made once per worker: the first worker to ask builds it under a file lock in
+    the run's shared temporary folder, the others wait and copy it. Each caller gets its own copy
+    (servers write alerts and audit rows into the store), the SQLite files through SQLite's backup API.
+    """
+    private = tmp_path_factory.mktemp(name)
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:  # one process: nothing to share
+        build(private)
+        return private
+    shared = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
+    with FileLock(f"{shared}.lock"):
+        if not (shared / ".complete").exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            shared.mkdir()
+            build(shared)
+            (shared / ".complete").touch()
+    shutil.rmtree(private)
+    shutil.copytree(shared, private, ignore=shutil.ignore_patterns("*.db", "*.db-wal", "*.db-shm", ".complete"))
+    for db in shared.glob("*.db"):
+        with sqlite3.connect(db) as src, sqlite3.connect(private / db.name) as dst:
+            src.backup(dst)
+    return private

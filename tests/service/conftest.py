@@ -17,7 +17,7 @@ from indexing.db import make_engine
 from indexing.pipeline import ingest
 from service.config import Settings
 from service.main import create_app
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, built_once
 
 # a fast-training configuration: the tests check behaviour, evaluation/ measures quality
 TEST_EPOCHS = 1
@@ -31,13 +31,16 @@ class Built:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    data_dir = tmp_path_factory.mktemp("leian-data")
-    url = f"sqlite:///{data_dir / 'leian.db'}"
-    engine = make_engine(url)
-    ingest([SAMPLES], engine, data_dir / "quarantine", progress=False)
-    build_index(engine, BuildConfig(data_dir=data_dir, epochs=TEST_EPOCHS))
-    engine.dispose()
-    return Built(data_dir, url)
+    """data_samples/ ingested into SQLite and built (one build per test run, a private copy each)."""
+
+    def build(data_dir: Path) -> None:
+        engine = make_engine(f"sqlite:///{data_dir / 'leian.db'}")
+        ingest([SAMPLES], engine, data_dir / "quarantine", progress=False)
+        build_index(engine, BuildConfig(data_dir=data_dir, epochs=TEST_EPOCHS))
+        engine.dispose()
+
+    data_dir = built_once(tmp_path_factory, "leian-data", build)
+    return Built(data_dir, f"sqlite:///{data_dir / 'leian.db'}")
 
 
 @contextmanager

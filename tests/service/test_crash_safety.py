@@ -230,26 +230,30 @@ def _assert_served_index_consistent(data_dir: Path) -> Path:
     return served
 
 
-@pytest.mark.parametrize(
-    ("args", "stage"),
-    [
-        (["--epochs", "1"], "embedding"),  # a full build, killed while it embeds the corpus
-        (["--incremental"], "writing the FAISS index"),
-        (["--incremental"], "finding similar cases"),  # while the sentencing model is fitted
-        (["--incremental"], "publishing version"),  # between the last file and the CURRENT swap
-    ],
-)
-def test_sigkill_during_build_leaves_a_complete_version_current(built_store, args: list[str], stage: str) -> None:  # type: ignore[no-untyped-def]
+#: (build arguments, the stage it is killed at): a full build killed while it embeds the corpus, then
+#: incremental ones killed while writing FAISS, while fitting the sentencing model, and between the
+#: last file and the CURRENT swap. One store takes the kills in turn, so one re-run checks they all
+#: left it whole (a re-run per kill cost the suite a build each).
+KILLS = [
+    (["--epochs", "1"], "embedding"),
+    (["--incremental"], "writing the FAISS index"),
+    (["--incremental"], "finding similar cases"),
+    (["--incremental"], "publishing version"),
+]
+
+
+def test_sigkill_during_build_leaves_a_complete_version_current(built_store) -> None:  # type: ignore[no-untyped-def]
     data_dir, first = built_store
-    proc = _start("build", *args, data_dir=data_dir)
-    stages = _Stages(proc)
-    assert stages.wait(stage), f"build never reached {stage!r}: {stages.text()}"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    served = _assert_served_index_consistent(data_dir)
-    if stage != "publishing version":
-        assert served == first, f"killed at {stage!r}, yet the current version changed"
-    # else: the kill may land before or after the CURRENT swap; either version is complete
+    for args, stage in KILLS:
+        proc = _start("build", *args, data_dir=data_dir)
+        stages = _Stages(proc)
+        assert stages.wait(stage), f"build never reached {stage!r}: {stages.text()}"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        served = _assert_served_index_consistent(data_dir)
+        if stage != "publishing version":
+            assert served == first, f"killed at {stage!r}, yet the current version changed"
+        # else: the kill may land before or after the CURRENT swap; either version is complete
 
     again = _run("build", "--incremental", data_dir=data_dir)
     assert again.returncode == 0, again.stderr
@@ -258,7 +262,7 @@ def test_sigkill_during_build_leaves_a_complete_version_current(built_store, arg
     before = json.loads((first / "manifest.json").read_text(encoding="utf-8"))["cases"]
     after = json.loads((newest / "manifest.json").read_text(encoding="utf-8"))
     assert after["cases"] > before, "cases ingested after v1 are picked up by the re-run"
-    assert not list(indexes_dir(data_dir).glob(".tmp-*")), "the killed build's leftovers are cleaned up"
+    assert not list(indexes_dir(data_dir).glob(".tmp-*")), "the killed builds' leftovers are cleaned up"
 
 
 def test_sigterm_stops_build_cleanly_with_a_message(built_store) -> None:  # type: ignore[no-untyped-def]
