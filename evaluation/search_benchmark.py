@@ -68,7 +68,7 @@ def timed_search(text: str, index: SearchIndex) -> tuple:
     start = time.perf_counter()
     draft = prepare_draft(text, index)
     hits = retrieve(draft, index, K)
-    explainer = Explainer(draft.record, draft.tokens, index.idf)
+    explainer = Explainer(draft.record, draft.tokens, index.term_weights(draft.tokens, draft.record.case_type.value))
     for h in hits:
         explainer.why(index.rows[h.row])
     return draft, hits, (time.perf_counter() - start) * 1000

@@ -12,6 +12,7 @@ models only when first used.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from indexing.charge_model import ChargePredictor
     from indexing.embed import Embedder, QueryEmbedder
     from indexing.sentencing import SentencingModel
+
+#: Fewest cases of a draft's own type (civil, criminal) whose term statistics rank its key terms; below
+#: it the whole corpus's are used (a handful of civil cases would make every word look common).
+MIN_DOMAIN_CASES = 30
 
 #: Stored rows whose vectors check the lazy index's torch-free encoder (indexing.embed.ArrayEncoder).
 PROBE_ROWS = 3
@@ -119,6 +124,17 @@ class SearchIndex:
 
     def idf(self, token: str) -> float:
         return self.bm25.idf(token)
+
+    def term_weights(self, tokens: list[str], case_type: str) -> Callable[[str], float]:
+        """How distinctive each of a draft's terms is among the cases of its own type (see
+        :meth:`indexing.bm25.BM25Index.idf_within`), or in the whole corpus where that type has fewer
+        than MIN_DOMAIN_CASES cases."""
+        mask = self.store.mask(Filters(case_type=case_type))
+        n = 0 if mask is None else int(mask.sum())
+        if n < MIN_DOMAIN_CASES or n >= 0.9 * len(self):  # too few to count on, or nearly the corpus itself
+            return self.idf
+        within = self.bm25.idf_within(tokens, mask)
+        return lambda token: within[token] if token in within else self.idf(token)
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Boolean mask of rows passing the filters, or None when no filter is active."""

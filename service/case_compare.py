@@ -37,7 +37,7 @@ def compare_cases(draft_text: str, cases: list[tuple[str, str]], index: SearchIn
     records = [draft_record(text, location=f"cases[{i}].text") for i, (_id, text) in enumerate(cases)]
     vectors = index.embedder.encode([draft.facts] + [r.facts for r in records])
     draft_tokens = tokenize(draft.facts)
-    explainer = Explainer(draft, draft_tokens, index.idf)
+    explainer = Explainer(draft, draft_tokens, index.term_weights(draft_tokens, draft.case_type.value))
     results = []
     for (case_id, _text), record, vec in zip(cases, records, vectors[1:], strict=True):
         dense = float(np.dot(vectors[0], vec))

@@ -493,6 +493,10 @@ def _why_text(why: dict, terms: int = 8) -> str:
             continue
         label, unit = _QUANTITY_WORDS.get(key, (key, ""))
         parts.append(f"{label} {_number(compared['draft'])} vs {_number(compared['case'])} {unit}".strip())
+    for element in why.get("elements") or []:  # a civil case's elements (借款本金 …), as the API words them
+        sides = [t for t in (element["draft_text"], element["case_text"]) if t is not None]
+        verdict = {True: "same", False: "differs", None: "one side only"}[element["same"]]
+        parts.append(f"{element['label']} {' vs '.join(sides)} ({verdict})")
     if why.get("key_terms"):
         parts.append(f"terms {_joined(why['key_terms'][:terms])}")
     return "; ".join(parts) or "similar wording only"

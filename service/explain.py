@@ -3,18 +3,27 @@
 The SPC guidance on 类案检索 defines similarity by basic facts, disputed issues and law applied, so the
 explanation lists what a judge checks: the same charges and articles, which circumstances both have
 and which only one has, how the quantities that drive the sentence compare, and the distinctive
-terms both texts use (ranked by corpus IDF), with their positions in the case's excerpt.
+terms both texts use (ranked by IDF among the cases of the draft's own type, so that 原告 and 被告 are
+not a civil case's "distinctive" words), with their positions in the case's excerpt. A civil draft of
+a common cause (借贷, 离婚, 交通事故) is compared by that cause's legal elements instead
+(:mod:`indexing.civil_elements`): the principal, the interest rate, the guarantee, what was repaid.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
+from indexing.civil_elements import compare_elements, family_of, read_elements
 from indexing.rows import IndexRow
-from indexing.schema import CaseRecord
+from indexing.schema import CaseRecord, CaseType
 
 MAX_TERMS = 10
+#: BM25's IDF of a term found in half the documents, ln 2: a term more common than that among the
+#: cases of the draft's type (原告 in civil, 被告人 in criminal judgments) is never a key term, even
+#: when two cases share nothing more distinctive.
+COMMON_IDF = math.log(2)
 EXCERPT_CHARS = 300
 _QUANTITIES = ("amount_yuan", "drug_grams", "blood_alcohol_mg_100ml")
 #: A number written in digits or Chinese numerals, optionally a date or time part (2013, ２０, 3.5, 二〇一三, 五年).
@@ -92,11 +101,15 @@ class Explainer:
     """The ``why`` of each result for one draft; what depends on the draft alone is computed once."""
 
     def __init__(self, draft: CaseRecord, tokens: list[str], idf: Callable[[str], float]) -> None:
+        """``idf``: how distinctive a term is, best among the cases of the draft's type
+        (:meth:`indexing.search_index.SearchIndex.term_weights`)."""
+        self.family = family_of(draft.cause, draft.facts or "") if draft.case_type == CaseType.CIVIL else None
+        self.elements = read_elements(self.family, draft.facts or "") if self.family else {}
         self.charges = draft.charges
         self.articles = set(draft.articles)
         self.circumstances = {c.value for c in draft.circumstances}
         self.quantities = draft.quantities.model_dump(mode="json")
-        self.terms = ranked_terms(tokens, idf)
+        self.terms = [t for t in ranked_terms(tokens, idf) if idf(t) > COMMON_IDF]
 
     def why(self, case: IndexRow) -> dict:
         """``case`` is a stored display row (see indexing.rows.display_row)."""
@@ -110,4 +123,13 @@ class Explainer:
             "circumstances_only_in_case": sorted(case_circ - self.circumstances),
             "quantities": compare_quantities(self.quantities, case.get("quantities") or {}),
             "key_terms": shared_terms(self.terms, case.get("facts") or ""),
+            "elements": self._elements(case),
         }
+
+    def _elements(self, case: IndexRow) -> list[dict]:
+        """The civil elements of the draft's cause family, compared with a civil case of the same family."""
+        if self.family is None or case.get("case_type") != CaseType.CIVIL.value:
+            return []
+        if family_of(case.get("cause"), case.get("facts") or "") is not self.family:
+            return []
+        return compare_elements(self.family, self.elements, read_elements(self.family, case.get("facts") or ""))

@@ -107,6 +107,9 @@ def similar_lines(why: dict) -> list[str]:
         lines.append(f"相同法条：{_articles(why['shared_articles'])}")
     if why.get("shared_circumstances"):
         lines.append(f"共同情节：{_joined(why['shared_circumstances'])}")
+    agreed = [f"{e['label']}（{e['draft_text']}）" for e in why.get("elements") or [] if e["same"]]
+    if agreed:
+        lines.append(f"相同要素：{_joined(agreed)}")
     terms = [t for t in why.get("key_terms") or [] if not _PLACEHOLDER.search(t)]  # 张某 is no shared fact
     if terms:
         lines.append(f"共同关键词：{_joined(terms[:KEY_TERMS])}")
@@ -122,6 +125,12 @@ def differs_lines(why: dict, draft_charges: list[str], case_charges: list[str]) 
         lines.append(f"仅本案有：{_joined(why['circumstances_only_in_draft'])}")
     if why.get("circumstances_only_in_case"):
         lines.append(f"仅该案有：{_joined(why['circumstances_only_in_case'])}")
+    for element in why.get("elements") or []:
+        if element["same"] is False:
+            lines.append(f"{element['label']}：本案{element['draft_text']}，该案{element['case_text']}")
+        elif element["same"] is None:
+            side, value = ("本案", element["draft_text"]) if element["draft"] is not None else ("该案", element["case_text"])
+            lines.append(f"{element['label']}：仅{side}载明（{value}）")
     for key, compared in (why.get("quantities") or {}).items():
         if key == "drug_type":
             if not compared.get("same"):
@@ -176,7 +185,8 @@ def build_report(index: SearchIndex, body: ReportIn, user: User, *, now: datetim
         "charges": result["draft"]["charges"],
         "circumstances": [Circumstance(c) for c in result["draft"]["circumstances"]],
     })
-    explainer = Explainer(record, tokenize(record.facts), index.idf)
+    tokens = tokenize(record.facts)
+    explainer = Explainer(record, tokens, index.term_weights(tokens, record.case_type.value))
     court = draft_court(xml_text(body.court or "").strip() or record.court, record.province)
     cases = []
     for hit in result["similar_cases"]:

@@ -29,7 +29,7 @@ def _search(body: SearchIn, index: SearchIndex) -> dict:
         filters.charges = normalize_charges(body.filters.charges, "filters.charges") or None
     draft = prepare_draft(body.text, index, body.charges)
     results = []
-    explainer = Explainer(draft.record, draft.tokens, index.idf)
+    explainer = Explainer(draft.record, draft.tokens, index.term_weights(draft.tokens, draft.record.case_type.value))
     for hit in retrieve(draft, index, body.k, filters):
         row = index.rows[hit.row]
         why = explainer.why(row)

@@ -51,3 +51,26 @@ def test_numbers_and_dates_are_not_key_terms() -> None:
         assert is_number_like(term), term
     for term in ("盗窃", "醉酒驾驶", "万元", "二审", "万某", "QQ", "ATM", "六个月"):
         assert not is_number_like(term), term
+
+
+CIVIL = {p["pid"]: p["text"] for p in map(json.loads, (Path(__file__).resolve().parents[1] / "indexing" / "data"
+                                                       / "cjrc_civil_elements.jsonl").read_text(encoding="utf-8").splitlines())}
+
+
+def test_a_civil_draft_is_compared_by_its_causes_elements_over_the_api(client) -> None:  # type: ignore[no-untyped-def]
+    """/v1/compare on real CJRC loan passages: the loan case's why names principal, repayment, evidence
+    side by side; a divorce passage gets no loan elements; key terms are ranked among the civil cases."""
+    body = {"draft": CIVIL["dev_ground_truth:136:0"],
+            "cases": [{"id": "loan", "text": CIVIL["test_ground_truth:136:0"]},
+                      {"id": "divorce", "text": CIVIL["dev_ground_truth:418:0"]}]}
+    r = client.post("/v1/compare", json=body)
+    assert r.status_code == 200, r.text
+    why = {res["id"]: res["why"] for res in r.json()["results"]}
+    loan = {e["element"]: e for e in why["loan"]["elements"]}
+    assert loan["principal_yuan"] == {"element": "principal_yuan", "label": "借款本金", "draft": 80000.0, "case": 1600000.0,
+                                      "same": False, "draft_text": "80,000元", "case_text": "1,600,000元"}
+    assert loan["repaid_yuan"]["draft"] == 0.0 and loan["repaid_yuan"]["case"] == 576000.0
+    assert loan["guarantee"]["same"] is True and loan["evidence"]["same"] is True  # both: a guarantor, a 借条
+    assert why["divorce"]["elements"] == []
+    for terms in (why["loan"]["key_terms"], why["divorce"]["key_terms"]):
+        assert not {"原告", "被告"} & set(terms), terms  # in every civil case: nothing distinctive

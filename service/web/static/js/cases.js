@@ -2,7 +2,7 @@
 // shared terms) and the anonymized facts behind a disclosure.
 
 import { api } from "./api.js";
-import { chips, date, el, highlighted, outcome, quantityTable, spansOf } from "./format.js";
+import { chips, date, el, elementTable, highlighted, outcome, quantityTable, spansOf } from "./format.js";
 
 const FLAG_WORDS = {
   overturned: "该判决已被二审改判或撤销",
@@ -28,6 +28,7 @@ export function whyBlock(why) {
     chips("仅本案有的情节", why.circumstances_only_in_draft, "only-draft"),
     chips("仅类案有的情节", why.circumstances_only_in_case, "only-case"),
     quantityTable(why.quantities),
+    elementTable(why.elements),
     chips("共同关键词", why.key_terms, "term"));
 }
 

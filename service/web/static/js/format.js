@@ -126,6 +126,20 @@ const QUANTITY_WORDS = {
   drug_type: ["毒品种类", ""],
 };
 
+/** A civil case's legal elements (why.elements: 借款本金, 约定年利率 …) as a table of both sides. */
+export function elementTable(elements) {
+  if (!elements || !elements.length) return null;
+  const verdict = { true: "相同", false: "不同", null: "仅一方载明" };
+  const rows = elements.map((e) => el("tr", { class: e.same === false ? "differs" : "" },
+    el("th", { scope: "row" }, e.label), el("td", {}, e.draft_text ?? "—"), el("td", {}, e.case_text ?? "—"),
+    el("td", {}, verdict[String(e.same)])));
+  return el("table", { class: "quantities elements" },
+    el("caption", {}, "案件要素对比"),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "要素"), el("th", { scope: "col" }, "本案"),
+      el("th", { scope: "col" }, "类案"), el("th", { scope: "col" }, ""))),
+    el("tbody", {}, rows));
+}
+
 /** The quantities both texts state (why.quantities) as a small table. */
 export function quantityTable(quantities) {
   const keys = Object.keys(quantities || {});
