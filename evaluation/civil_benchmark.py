@@ -246,20 +246,24 @@ def leian(args: list[str]) -> str:
     return done.stdout + done.stderr
 
 
-def build_leian(work: Path, civil_files: list[Path], background: bool) -> Path:
-    """A data dir with the civil passages (and the criminal sample) ingested and built; reused when built."""
-    data_dir = work / ("civil+criminal" if background else "civil")
+def build_leian(work: Path, civil_files: list[Path], background: bool, epochs: int | None = None) -> Path:
+    """A data dir with the civil passages (and the criminal sample) ingested and built; reused when built.
+
+    ``epochs``: the embedder's contrastive polish (None: the product's default; the quality gate's
+    quick mode uses 0, as its other builds do)."""
+    data_dir = work / (("civil+criminal" if background else "civil") + ("" if epochs is None else f"-epochs{epochs}"))
     if (data_dir / "indexes" / "CURRENT").is_file():
         return data_dir
     sources = [str(p) for p in civil_files] + ([str(BACKGROUND)] if background else [])
     leian(["ingest", *sources, "--data-dir", str(data_dir), "--quiet"])
-    leian(["build", "--data-dir", str(data_dir)])
+    leian(["build", "--data-dir", str(data_dir), *([] if epochs is None else ["--epochs", str(epochs)])])
     return data_dir
 
 
 def leian_rows(data_dir: Path, passages: Sequence[Passage], suites: dict[str, list[Triplet]], qrels: dict,
-               excluded: dict) -> dict:
-    """/v1/compare on the triplets, fusion runs and /v1/search on the qrels, and what the records hold."""
+               excluded: dict, query_step: int = 1) -> dict:
+    """/v1/compare on the triplets, fusion runs and /v1/search on the qrels (every ``query_step``-th
+    query), and what the records hold."""
     from fastapi.testclient import TestClient
 
     from indexing.artifacts import current_dir
@@ -303,6 +307,7 @@ def leian_rows(data_dir: Path, passages: Sequence[Passage], suites: dict[str, li
         predicted: Counter[str] = Counter()
         agree = 0
         pid_of_case = {r["case_id"]: pid_of[i] for i, r in enumerate(index.rows)}
+        qrels = {qid: judged for i, (qid, judged) in enumerate(qrels.items()) if i % query_step == 0}
         for qid in qrels:
             draft = prepare_draft(text[qid], index)
             sources[draft.charges_source] += 1
@@ -337,8 +342,9 @@ def leian_rows(data_dir: Path, passages: Sequence[Passage], suites: dict[str, li
 
 
 def run(data_dir: Path, work: Path, teacher: str | None = None, n_triplets: int = N_TRIPLETS,
-        with_leian: bool = True) -> dict:
-    """All figures (see the module docstring)."""
+        with_leian: bool = True, quick: bool = False) -> dict:
+    """All figures (see the module docstring). ``quick`` (the quality gate, ``leian eval --quick``): LeiAn
+    on the civil passages alone, its embedder without the contrastive polish, every 3rd retrieval query."""
     files = [data_dir / "cjrc_passages" / f for f in CJRC_FILES]
     passages, dropped = load_civil_passages(files)
     near = near_duplicates(passages)
@@ -368,8 +374,10 @@ def run(data_dir: Path, work: Path, teacher: str | None = None, n_triplets: int 
         result["teacher_path"] = teacher
     if with_leian:
         civil_files = civil_files_subset(files, work / "sources", {p.pid for p in passages})
-        result["leian"] = {name: leian_rows(build_leian(work, civil_files, background), passages, suites, qrels, excluded)
-                           for name, background in (("civil_only", False), ("civil_plus_criminal_sample", True))}
+        variants = (("civil_only", False),) if quick else (("civil_only", False), ("civil_plus_criminal_sample", True))
+        result["leian"] = {name: leian_rows(build_leian(work, civil_files, background, epochs=0 if quick else None),
+                                            passages, suites, qrels, excluded, query_step=3 if quick else 1)
+                           for name, background in variants}
     return result
 
 

@@ -78,7 +78,7 @@ class DataMissing(Exception):
 
 def missing_data(data_dir: Path, quick: bool) -> list[str]:
     """The paths under ``data_dir`` that the chosen mode needs and that are absent."""
-    needed = ["cail2018_sample", "judge_fulltext", "lecard_queries"]
+    needed = ["cail2018_sample", "judge_fulltext", "lecard_queries", "cjrc_passages"]
     if not quick:
         needed.append("traffic_crime_2019")
     if not data_dir.is_dir():
@@ -95,7 +95,13 @@ def collect(data_dir: Path, *, quick: bool, work: Path | None = None, log: Calla
     Raises:
         DataMissing: When ``data_dir`` lacks what the mode needs (nothing is run then).
     """
-    from evaluation import anonymization_report, extraction_report, search_benchmark, sentencing_benchmark
+    from evaluation import (
+        anonymization_report,
+        civil_benchmark,
+        extraction_report,
+        search_benchmark,
+        sentencing_benchmark,
+    )
     from indexing.artifacts import library_versions
     from indexing.errors import LeiAnError
 
@@ -123,6 +129,8 @@ def collect(data_dir: Path, *, quick: bool, work: Path | None = None, log: Calla
         # the sentencing benchmark's CAIL suite reuses the search benchmark's corpus build in ``scratch``
         ("sentencing", lambda: sentencing_benchmark.run(
             data_dir, suite=mode["sentencing_suites"], work=scratch, epochs=mode["embedder_epochs"])),
+        # civil similar cases (CJRC passages): /v1/compare on cause triplets, /v1/search on same-cause qrels
+        ("civil", lambda: civil_benchmark.run(data_dir, scratch / "civil", quick=quick)),
     ]
     try:
         for name, step in steps:
@@ -205,6 +213,11 @@ def headline(figures: dict) -> dict[str, dict[str, Any]]:
             add(f"sentencing.{suite}.unlawful_expectations",
                 unlawful["forbidden_type"] + unlawful["outside_range_without_mitigation"], 0, LOWER)
         add(f"sentencing.{suite}.guideline_sign_violations", _get(r, ("law", "guideline_sign_violations")), 0, LOWER)
+    # civil: LeiAn through its API against the same triplets and qrels (500 triplets: ±0.02 is one SE)
+    civil = _get(figures, ("civil", "leian", "civil_only")) or {}
+    for suite in ("cause_triplets", "read_triplets"):
+        add(f"civil.compare.{suite}_accuracy", _get(civil, ("compare", suite, "score", "all", "accuracy")), 0.02, HIGHER)
+    add("civil.search.hybrid_api.ndcg_at_10", _get(civil, ("search", "hybrid_api", "ndcg_at_10")), 0.01, HIGHER)
     return out
 
 
@@ -398,6 +411,22 @@ def render_markdown(figures: dict, command: str, regressions: list[Regression] |
                       "the same held-out judgments' outcomes are altered (target ≥ 85 % at notice):", ""]
             lines += _table(["alteration", "n", *TIERS], [
                 [name.replace("_", " "), str(v["n"]), *(_pct(v[t]["rate"]) for t in TIERS)] for name, v in detection.items()])
+    civil = figures.get("civil")
+    if civil:
+        lines += ["", "## Civil similar cases", "",
+                  f"{civil['data']['civil_passages']} CJRC civil passages, {civil['data']['causes']} causes of action; "
+                  "measured by `evaluation.civil_benchmark.run`; standalone: `python -m evaluation.civil_benchmark`", ""]
+        rows = []
+        for name, r in (civil.get("scorers") or {}).items():
+            t = r.get("triplets") or {}
+            rows.append([name, _f(_get(t, ("cause_triplets", "all", "accuracy"))), _f(_get(t, ("read_triplets", "all", "accuracy"))),
+                         _f(_get(r, ("retrieval", "ndcg_at_10")))])
+        for name, r in (civil.get("leian") or {}).items():
+            rows.append([f"LeiAn /v1/compare, /v1/search ({name.replace('_', ' ')})",
+                         _f(_get(r, ("compare", "cause_triplets", "score", "all", "accuracy"))),
+                         _f(_get(r, ("compare", "read_triplets", "score", "all", "accuracy"))),
+                         _f(_get(r, ("search", "hybrid_api", "ndcg_at_10")))])
+        lines += _table(["scorer", "cause triplets", "read triplets", "retrieval NDCG@10"], rows)
     return "\n".join(lines) + "\n"
 
 
