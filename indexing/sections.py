@@ -310,12 +310,17 @@ def _count_defendants(head: str) -> int | None:
 #: Words of a prosecution and its parties: any of them makes a text criminal, whatever else it says
 #: (被告人 but not 被告人寿保险 / 被告人保财险, a civil defendant that is an insurer; 原告人 is a
 #: criminal case's 附带民事诉讼原告人).
-_PROSECUTION_WORDS = re.compile(r"公诉|指控|附带民事|被告人(?![寿保])|原告人")
+_PROSECUTION_WORDS = re.compile(r"公诉|指控|附带民事|被告人(?![寿保财民])|原告人(?![寿保财])")
 #: Words of civil procedure: parties who sue (原告, 上诉人 … 被上诉人) and their claims (not 纠纷: criminal
 #: facts say 因琐事发生纠纷 as often as civil ones name a dispute).
 _CIVIL_WORDS = re.compile(r"原告|诉讼请求|被上诉人|被申请人|申请执行人")
 #: Words of crimes, which a civil case's facts may also mention of someone (另查明…因犯…罪).
 _CRIMINAL_WORDS = re.compile(r"犯罪|罪")
+#: For a text with none of the words above (a facts paragraph that names no party by role): words of a
+#: criminal investigation, then words of civil relations (a marriage, a contract, an insurance policy,
+#: a loan, a collision whose damages are claimed).
+_CRIMINAL_CUES = re.compile(r"被害人|检察|同案犯|供述|作案|赃|涉嫌|公安机关|抓获|拒不执行|偷税|逃税|逃避缴纳")
+_CIVIL_CUES = re.compile(r"登记结婚|离婚|婚生|投保|保险|合同|协议|借款|贷款|租赁|交通事故|赔偿|担保")
 
 
 def case_type_in_words(text: str | None) -> CaseType | None:
@@ -326,17 +331,25 @@ def case_type_in_words(text: str | None) -> CaseType | None:
     criminal cases ranked first. The order matters: a prosecution or a criminal defendant (公诉, 指控,
     被告人) is criminal even where a civil judgment is recounted (拒不执行判决: 判决被告…给付原告…);
     civil procedure's words come next, because a civil case's facts often mention someone's crime
-    (另查明…因犯…罪); only then do crimes make a text criminal. Measured on real texts by
+    (另查明…因犯…罪); only then do crimes make a text criminal. A text naming no party by role (经审理
+    查明，原、被告于…登记结婚) is read by its subject: an investigation's words (被害人, 公安机关) make it
+    criminal, a civil relation's (合同, 投保, 离婚) civil. 被告人民公司 and 原告人保 (an insurer) are no
+    criminal parties, nor is 原告指控 a prosecution. Measured on real texts by
     ``tests/indexing/test_extract.py`` (CJRC civil and criminal passages, CAIL facts, LeCaRD queries).
     """
     if not text:
         return None
-    if _PROSECUTION_WORDS.search(text):
+    if any(m.group() != "指控" or "原告" not in text[max(0, m.start() - 8):m.start()]  # 原告(在本案中)指控: civil
+           for m in _PROSECUTION_WORDS.finditer(text)):
         return CaseType.CRIMINAL
     if _CIVIL_WORDS.search(text):
         return CaseType.CIVIL
     if _CRIMINAL_WORDS.search(text):
         return CaseType.CRIMINAL
+    if _CRIMINAL_CUES.search(text):
+        return CaseType.CRIMINAL
+    if _CIVIL_CUES.search(text):
+        return CaseType.CIVIL
     return None
 
 
