@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
 def eval_(
     shared: BenchmarkDataOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Where report.json, report.md and the plots go")] = Path("eval-report"),
-    quick: Annotated[bool, typer.Option("--quick", help="Under 3 minutes: subsampled, and gated against recorded.json")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Subsampled (about 5 minutes on 2 cores), and gated against recorded.json")] = False,
     work: Annotated[Path | None, typer.Option("--work", help="Keep the search benchmark's corpus build here and reuse it")] = None,
     record_: Annotated[bool, typer.Option("--record", help="Rewrite the recorded figures of this mode with this run's")] = False,
     recorded: Annotated[Path | None, typer.Option("--recorded", help="Recorded figures [default evaluation/recorded.json]")] = None,

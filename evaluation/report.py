@@ -4,7 +4,7 @@
 (:func:`evaluation.extraction_report.extraction_figures`), the anonymization report
 (:func:`evaluation.anonymization_report.anonymization_figures`), the search benchmark
 (:func:`evaluation.search_benchmark.run`) and the sentencing benchmark
-(:func:`evaluation.sentencing_benchmark.run`). The quick mode (``--quick``, under 3 minutes on the
+(:func:`evaluation.sentencing_benchmark.run`). The quick mode (``--quick``, about 5 minutes on the
 2-core machine) changes only how much is measured: every 3rd of the 1,015 search queries, the
 embedder without its contrastive polish (``epochs=0``), no 100k synthetic latency / ANN comparison
 and no traffic-card suite. Its figures are therefore not the README's; they are compared with the
@@ -418,6 +418,8 @@ def render_markdown(figures: dict, command: str, regressions: list[Regression] |
                   "measured by `evaluation.civil_benchmark.run`; standalone: `python -m evaluation.civil_benchmark`", ""]
         rows = []
         for name, r in (civil.get("scorers") or {}).items():
+            if not isinstance(r, dict):  # "absent": the teacher row without --teacher
+                continue
             t = r.get("triplets") or {}
             rows.append([name, _f(_get(t, ("cause_triplets", "all", "accuracy"))), _f(_get(t, ("read_triplets", "all", "accuracy"))),
                          _f(_get(r, ("retrieval", "ndcg_at_10")))])

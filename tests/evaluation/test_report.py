@@ -174,3 +174,21 @@ def test_cli_eval_fails_clearly_without_shared_data(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "shared data not found" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_civil_figures_are_gated_and_tabled_without_a_teacher(figures: dict) -> None:
+    """The quick gate runs the civil benchmark without --teacher: its teacher row is the word "absent"."""
+    triplets = {"cause_triplets": {"all": {"accuracy": 0.738}}, "read_triplets": {"all": {"accuracy": 0.844}}}
+    figures["civil"] = {
+        "data": {"civil_passages": 997, "causes": 188},
+        "scorers": {"tfidf_char12_corpus": {"triplets": triplets, "retrieval": {"ndcg_at_10": 0.539}}, "teacher": "absent"},
+        "leian": {"civil_only": {"compare": {"cause_triplets": {"score": {"all": {"accuracy": 0.745}}},
+                                             "read_triplets": {"score": {"all": {"accuracy": 0.875}}}},
+                                 "search": {"hybrid_api": {"ndcg_at_10": 0.528}}}},
+    }
+    h = rep.headline(figures)
+    assert h["civil.compare.cause_triplets_accuracy"] == {"value": 0.745, "tolerance": 0.02, "direction": rep.HIGHER}
+    assert h["civil.search.hybrid_api.ndcg_at_10"]["value"] == 0.528
+    md = rep.render_markdown(figures, "leian eval --quick")
+    assert "## Civil similar cases" in md and "| tfidf_char12_corpus | 0.738 | 0.844 | 0.539 |" in md
+    assert "teacher" not in md.split("## Civil similar cases")[1]
