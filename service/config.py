@@ -35,8 +35,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)  # larger request bodies get 413
     # an upload batch (POST /v1/cases, at most 500 judgments of ~10-30 kB each) may be larger
     upload_max_bytes: int = Field(16_777_216, ge=1024)
-    # `leian serve --build-every MINUTES`: an incremental build on a schedule when the store changed
-    build_every_minutes: float | None = Field(None, gt=0)
 
     def resolved_database_url(self) -> str:
         from indexing.db import default_database_url
