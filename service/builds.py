@@ -27,10 +27,8 @@ from typing import Any, TextIO
 from sqlalchemy import Engine, func, select
 
 from indexing.artifacts import indexes_dir
-from indexing.build import TRAINED, BuildConfig, build_index
 from indexing.db import cases
 from indexing.errors import LeiAnError
-from indexing.pipeline import refresh_corpus_flags
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +47,7 @@ class BuildRunner:
     def __init__(self, data_dir: Path, engine: Engine, *, embedder: str | None = None) -> None:
         self.data_dir = data_dir
         self.engine = engine
-        self.embedder = embedder or TRAINED
+        self.embedder = embedder  # None: the build's default (an embedder trained on the corpus)
         self._dir = indexes_dir(data_dir)
         self._lock_path = self._dir / ".build.lock"
         self._state_path = self._dir / "build-state.json"
@@ -109,6 +107,10 @@ class BuildRunner:
         return state
 
     def _run(self, handle: TextIO, state: dict[str, Any]) -> dict[str, Any]:
+        # imported here: the app is built by every one-shot CLI command, which never builds
+        from indexing.build import TRAINED, BuildConfig, build_index
+        from indexing.pipeline import refresh_corpus_flags
+
         started = time.perf_counter()
 
         def step(message: str) -> None:
@@ -118,7 +120,7 @@ class BuildRunner:
         try:
             step("recomputing the corpus flags (duplicates, overturned)")
             refresh_corpus_flags(self.engine)
-            config = BuildConfig(data_dir=self.data_dir, embedder=self.embedder, incremental=True)
+            config = BuildConfig(data_dir=self.data_dir, embedder=self.embedder or TRAINED, incremental=True)
             path = build_index(self.engine, config, progress=step)
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
             state.update(

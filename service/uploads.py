@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from indexing import uploads
 from service import audit
 from service.auth import User
 
@@ -26,6 +25,9 @@ def new_batch_id() -> str:
 
 def store_batch(engine: Engine, items: list[Any], user: User) -> dict[str, Any]:
     """Prepare, store and audit one batch; the API's answer: accepted and rejected records by index."""
+    # with the extraction pipeline: imported by the first upload, not with the app
+    from indexing import uploads
+
     prepared = uploads.prepare(items)
     batch_id = new_batch_id()
     with engine.connect() as conn:

@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query
 from starlette.concurrency import run_in_threadpool
 
-from indexing import uploads
 from service.deps import CurrentUser, EngineDep, require
 from service.keys import Role
 from service.schemas import ProvenanceOut, QuarantineOut, UploadIn, UploadOut
@@ -39,6 +38,8 @@ def quarantine(
 ) -> dict:
     """Uploaded records that were refused, newest first: field, reason, uploader, time (the records
     themselves are kept as sent, not anonymized, in the store's upload_quarantine table)."""
+    from indexing import uploads
+
     with engine.connect() as conn:
         rows = uploads.quarantined(conn, limit=limit, batch_id=batch_id)
     return {"data": rows, "count": len(rows)}
@@ -51,6 +52,8 @@ def quarantine(
 )
 def provenance(case_id: CaseId, engine: EngineDep) -> dict:
     """Who uploaded a case, when, with which content hash, and its corrections (every version is kept)."""
+    from indexing import uploads
+
     with engine.connect() as conn:
         found = uploads.provenance(conn, case_id)
     if found is None:
