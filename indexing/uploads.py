@@ -80,6 +80,28 @@ def _exchange_field(name: str) -> str:
     return name.removeprefix("labels.")
 
 
+def _nul_at(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first key or string holding U+0000, or None.
+
+    Why refused up front: PostgreSQL refuses the character in text, so such a record could be
+    neither stored nor quarantined (and its key names would be the field a refusal names).
+    """
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return path or "record"
+            if (found := _nul_at(item, here)) is not None:
+                return found
+    if isinstance(value, list):
+        for n, item in enumerate(value):
+            if (found := _nul_at(item, f"{path}.{n}" if path else str(n))) is not None:
+                return found
+    return None
+
+
 def prepare(items: Sequence[Any]) -> Prepared:
     """Read, extract, anonymize and check each record of a batch; the refused ones with field and reason."""
     accepted: list[Accepted] = []
@@ -91,6 +113,9 @@ def prepare(items: Sequence[Any]) -> Prepared:
         def refuse(name: str, reason: str, i: int = i, item: Any = item, sha: str = sent_sha256) -> None:
             rejected.append(Rejected(i, name[:200], reason, item, sha))
 
+        if (where := _nul_at(item)) is not None:
+            refuse(where or "record", "contains a NUL character (U+0000), which no judgment text has")
+            continue
         parsed = exchange_record(item, f"cases[{i}]")
         if isinstance(parsed, Quarantined):
             refuse(parsed.field, parsed.reason)

@@ -225,8 +225,8 @@ def test_keys_cli_lists_and_revokes_without_showing_secrets(tmp_path: Path) -> N
     rows = [json.loads(x) for x in listed.stdout.splitlines()]
     assert rows == [{**rows[0], "id": key_id, "role": "manager", "name": "庭长", "revoked_at": None}]
     assert secret not in listed.stdout
-    bad_role = _leian("keys", "create", "--role", "clerk", "--data-dir", str(tmp_path), env=env)
-    assert bad_role.returncode == 2 and "clerk" in bad_role.stderr
+    bad_role = _leian("keys", "create", "--role", "registrar", "--data-dir", str(tmp_path), env=env)
+    assert bad_role.returncode == 2 and "registrar" in bad_role.stderr
     assert _leian("keys", "revoke", key_id, "--data-dir", str(tmp_path), env=env).returncode == 0
     assert _leian("keys", "revoke", "nope", "--data-dir", str(tmp_path), env=env).returncode == 1
     rows = [json.loads(x) for x in _leian("keys", "list", "--json", "--data-dir", str(tmp_path), env=env).stdout.splitlines()]

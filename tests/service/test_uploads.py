@@ -198,6 +198,11 @@ def test_bad_batches_are_refused_naming_the_field(http: httpx.Client, court: Cou
     _problem(http.post("/v1/cases", json={"records": [record]}, headers=clerk), 422, "cases")
     big = {**record, "facts": "被告人张某盗窃财物。" * 80_000}  # ~2.4 MB over this server's 2 MB upload limit
     _problem(http.post("/v1/cases", json={"cases": [big]}, headers=clerk), 413, "body")
+    # a NUL character (which PostgreSQL refuses in text) is refused naming where it is, and kept
+    nul = http.post("/v1/cases", json={"cases": [{**record, "court": "某某\x00法院"}]}, headers=clerk)
+    assert nul.status_code == 200 and [(r["field"], r["index"]) for r in nul.json()["rejected"]] == [
+        ("court", 0)
+    ], nul.text
     # a judge's or a manager's key does not upload
     for who in ("judge", "manager"):
         _problem(
