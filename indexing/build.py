@@ -28,6 +28,7 @@ from indexing.bm25 import BM25Index
 from indexing.db import iter_cases, unfinished_run
 from indexing.dense import build_faiss, save_faiss
 from indexing.errors import ArtifactError
+from indexing.quality import content_hash
 from indexing.rows import display_row, write_rows
 from indexing.schema import CaseRecord
 from indexing.search_index import SearchIndex
@@ -82,7 +83,10 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
         rows = [display_row(r) for r in records]
         old_rows: dict[str, int] = {}
         if previous is not None:
-            old_rows = {cid: i for i, cid in enumerate(previous["case_ids"])}
+            # a case whose facts changed since (a correction uploaded through the API) is embedded again
+            facts_now = {r.case_id: r.content_hash for r in records}
+            old_rows = {cid: i for i, (cid, facts) in enumerate(zip(previous["case_ids"], previous["facts_hashes"], strict=True))
+                        if facts_now.get(cid) == facts}
         new_idx = [i for i, r in enumerate(records) if r.case_id not in old_rows]
 
         if previous is not None:
@@ -256,9 +260,13 @@ def _previous(config: BuildConfig) -> dict | None:
     except Exception:  # noqa: BLE001 - no usable previous build: do a full one
         return None
     manifest = artifacts.read_manifest(directory)
+    case_ids, facts_hashes = [], []
     with (directory / "cases.jsonl").open(encoding="utf-8") as fh:
-        case_ids = [json.loads(line)["case_id"] for line in fh]
-    return {"dir": directory, "manifest": manifest, "case_ids": case_ids}
+        for line in fh:
+            row = json.loads(line)
+            case_ids.append(row["case_id"])
+            facts_hashes.append(content_hash(row.get("facts") or ""))
+    return {"dir": directory, "manifest": manifest, "case_ids": case_ids, "facts_hashes": facts_hashes}
 
 
 def _read_tokens(path: Path) -> list[list[str]]:

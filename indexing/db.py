@@ -18,6 +18,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Connection,
     DateTime,
     Engine,
     Float,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     false,
@@ -156,6 +158,46 @@ assessments = Table(
     Column("statutory", JSON),
 )
 
+# Cases uploaded through the API (POST /v1/cases, indexing/uploads.py): every version of each, kept.
+# ``cases`` holds the newest; a correction adds a version here and never removes one (the database
+# refuses UPDATE and DELETE on this table, migration 0003). ``origin`` is "upload", or "ingest" for the
+# record an ingest had stored when its first correction arrived. Each upload's audit record (audit_seq)
+# binds the uploader's key to the SHA-256 of the record as sent and as stored.
+case_versions = Table(
+    "case_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(32), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("batch_id", String(40), index=True),
+    Column("uploaded_by", String(64), index=True),  # API key id (or "local", "cli:<user>")
+    Column("role", String(16)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("sent_sha256", String(64)),  # of the record as the uploader sent it (canonical JSON)
+    Column("stored_sha256", String(64), nullable=False),  # of the anonymized record stored (canonical JSON)
+    Column("audit_seq", Integer),
+    Column("record", JSON, nullable=False),  # the anonymized CaseRecord of this version
+    UniqueConstraint("case_id", "version", name="uq_case_versions_case_id_version"),
+)
+
+# Uploaded records that were refused, as sent (not anonymized: nothing an uploader sent is lost, and
+# the admin can fix and upload them again), with the field, the reason, who sent them and when.
+upload_quarantine = Table(
+    "upload_quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("batch_id", String(40), nullable=False, index=True),
+    Column("item", Integer, nullable=False),  # the record's index in its batch
+    Column("field", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("uploaded_by", String(64), nullable=False, index=True),
+    Column("role", String(16)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("sent_sha256", String(64), nullable=False),
+    Column("record", JSON, nullable=False),
+)
+
 audit_head = Table(
     "audit_head",
     metadata,
@@ -229,7 +271,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _insert(engine: Engine, table: Table):  # type: ignore[no-untyped-def]
+def _insert(engine: Engine | Connection, table: Table):  # type: ignore[no-untyped-def]
     if engine.dialect.name == "postgresql":
         return postgresql.insert(table)
     if engine.dialect.name == "sqlite":
@@ -277,13 +319,19 @@ def upsert_cases(engine: Engine, records: Sequence[CaseRecord]) -> None:
     """Insert or replace cases in one transaction (all of the batch, or none of it)."""
     if not records:
         return
-    now = datetime.now(UTC)
-    rows = [case_row(r, now) for r in records]
-    stmt = _insert(engine, cases)
+    with engine.begin() as conn:
+        upsert_cases_in(conn, records)
+
+
+def upsert_cases_in(conn: Connection, records: Sequence[CaseRecord], now: datetime | None = None) -> None:
+    """:func:`upsert_cases` inside the caller's transaction (an upload commits its cases with their audit records)."""
+    if not records:
+        return
+    rows = [case_row(r, now or datetime.now(UTC)) for r in records]
+    stmt = _insert(conn, cases)
     update_cols = {c.name: stmt.excluded[c.name] for c in cases.columns if c.name != "case_id"}
     stmt = stmt.on_conflict_do_update(index_elements=["case_id"], set_=update_cols)
-    with engine.begin() as conn:
-        conn.execute(stmt, rows)
+    conn.execute(stmt, rows)
 
 
 def upsert_statutes(engine: Engine, rows: Sequence[dict]) -> None:

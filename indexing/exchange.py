@@ -51,6 +51,7 @@ class ExchangeRecord(BaseModel):
     )
     case_number: str | None = Field(default=None, description="案号, e.g. （2017）沪0120刑初684号")
     procedure: Procedure | None = None
+    defendants: int | None = Field(default=None, ge=1, description="number of defendants / 被告人数")
     case_type: CaseType = CaseType.CRIMINAL
     cause: str | None = Field(default=None, description="civil cause of action / 案由")
     # text sections
@@ -77,6 +78,7 @@ def to_exchange(record: CaseRecord) -> ExchangeRecord:
         date=record.date,
         case_number=record.case_number,
         procedure=record.procedure,
+        defendants=record.defendants,
         case_type=record.case_type,
         cause=record.cause,
         facts=record.facts,

@@ -754,6 +754,9 @@ def extract(raw: RawJudgment) -> CaseRecord:
     criminals = labels.get("criminals")
     if defendants is None and isinstance(criminals, list) and criminals:
         defendants = len(criminals)
+    stated = labels.get("defendants")  # an exchange record states the count its synthesized head cannot
+    if defendants is None and isinstance(stated, int) and not isinstance(stated, bool) and stated > 0:
+        defendants = stated
     cause = labels.get("cause") if civil else None
     quantities = extract_quantities(_join(facts, reasoning)) if not civil else extract_quantities(facts)
     return CaseRecord(

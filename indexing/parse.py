@@ -235,7 +235,7 @@ def _record_from_json(fmt: str, obj: dict, location: str, lineno: str, path: Pat
             facts=_str_field(obj, "fact"),
         )
     if fmt == "exchange":
-        return _exchange_record(obj, location)
+        return exchange_record(obj, location)
     if fmt == "statute":
         name = _str_field(obj, "name") or ""
         match = _ARTICLE_NAME.search(name)
@@ -267,13 +267,14 @@ def _cn_small(n: int) -> str:
     return (("" if tens == 1 else _CN_NUMERALS[tens]) + "十" if tens else "") + (_CN_NUMERALS[ones] if ones else "")
 
 
-def _exchange_record(obj: dict, location: str) -> Parsed:
+def exchange_record(obj: object, location: str) -> Parsed:
     """An exchange record as a raw judgment: its sections the text, its structured fields the labels.
 
     Extraction reads court, case number and procedure from a judgment head and the date from the
     signature, so the record's values are written as such a head and signature around its sections;
     the sections come back from ``split_sections`` as they were. A record that fails the schema is
-    quarantined naming the first failing field (``outcome.months``), never dropped.
+    quarantined naming the first failing field (``outcome.months``), never dropped. Uploads through the
+    API (indexing.uploads) read each record of a batch with this too.
     """
     from pydantic import ValidationError
 
@@ -293,7 +294,7 @@ def _exchange_record(obj: dict, location: str) -> Parsed:
     civil = rec.case_type.value == "civil"
     head = "\n".join(p for p in (rec.court, "民事判决书" if civil else "刑事判决书", rec.case_number) if p)
     labels = rec.model_dump(mode="json", include={"case_type", "cause", "charges", "articles", "outcome",
-                                                   "circumstances", "quantities"}, exclude_none=True)
+                                                   "circumstances", "quantities", "defendants"}, exclude_none=True)
     date = ""
     if rec.date:
         year, month, day = rec.date.split("-")

@@ -274,6 +274,18 @@ def ingest(
     return report
 
 
+def refresh_corpus_flags(engine: Engine) -> dict[str, int]:
+    """Recompute the corpus flags over the whole store, as an ingest does when it finishes.
+
+    For cases stored another way (uploads through the API, indexing/uploads.py): the service's build
+    (POST /v1/admin/build) calls this before it indexes, so an uploaded duplicate is indexed once.
+    """
+    report = IngestReport(run_id="")
+    _apply_corpus_flags(engine, report)
+    return {"exact_duplicates": report.exact_duplicates, "near_duplicates": report.near_duplicates,
+            "overturned": report.overturned, "superseded": report.superseded}
+
+
 def _apply_corpus_flags(engine: Engine, report: IngestReport) -> None:
     records = list(db.iter_cases(engine))
     by_id = {r.case_id: r for r in records}

@@ -31,6 +31,8 @@ ACTIONS = {
     ("POST", "/v1/assess"): "assess",
     ("POST", "/v1/expectations"): "expectations",
     ("POST", "/v1/reports"): "report",
+    ("POST", "/v1/cases"): "upload",  # and one record per stored or refused case (service/uploads.py)
+    ("POST", "/v1/admin/build"): "build",
 }
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 

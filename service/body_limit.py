@@ -12,18 +12,20 @@ from service.errors import problem
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, larger: dict[tuple[str, str], int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}  # (method, path) -> its own limit (an upload batch)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get((scope.get("method", ""), scope.get("path", "")), self.max_bytes)
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"").decode("latin-1").strip()
-        if declared and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, receive, send, declared)
+        if declared and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(scope, receive, send, declared, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -34,8 +36,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send, str(size) + "+")
+            if size > limit:
+                await self._refuse(scope, receive, send, str(size) + "+", limit)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -58,8 +60,8 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: str) -> None:
-        detail = f"body: request body of {size} bytes is over the limit of {self.max_bytes} bytes"
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: str, limit: int) -> None:
+        detail = f"body: request body of {size} bytes is over the limit of {limit} bytes"
         if not size.rstrip("+").isdigit():
             detail = f"body: Content-Length {size!r} is not a number"
             await problem(400, "Invalid request", detail, "body")(scope, receive, send)

@@ -582,6 +582,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (each maps the index read-only; page cache shared)")] = 1,
     threads: Annotated[int | None, typer.Option(min=1, max=64, help="Request threads per worker (default 1: the work holds the GIL; scale with --workers)")] = None,
     access_log: Annotated[bool, typer.Option(help="Also log every request line to stderr (the audit trail records them anyway)")] = False,
+    build_every: Annotated[float | None, typer.Option(min=0.1, metavar="MINUTES", help="Also run an incremental build every MINUTES when the store changed (uploaded cases are then served without POST /v1/admin/build)")] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs) on the current index."""
     import os
@@ -595,6 +596,8 @@ def serve(
     os.environ["LEIAN_HOST"] = host
     settings = get_settings(data_dir=data_dir, request_threads=threads)
     _refuse_open_bind(host, settings)
+    if build_every:
+        _schedule_builds(settings, build_every)
     err.print(f"LeiAn serving {settings.data_dir} on http://{host}:{port} with {workers} worker(s) (docs: /docs)")
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
@@ -609,6 +612,19 @@ def serve(
                 access_log=access_log)
 
 
+def _schedule_builds(settings, minutes: float) -> None:  # type: ignore[no-untyped-def]
+    """A thread of this (the supervising) process that builds every ``minutes`` (service.builds.every)."""
+    import threading
+
+    from indexing.db import make_engine
+    from service.builds import BuildRunner, every
+
+    runner = BuildRunner(settings.data_dir, make_engine(settings.resolved_database_url()), embedder=settings.embedder)
+    threading.Thread(target=every, args=(minutes, runner), kwargs={"stop": threading.Event()}, name="leian-build-schedule",
+                     daemon=True).start()
+    err.print(f"building every {minutes:g} minutes when the store changed (state: GET /v1/admin/build)")
+
+
 def _refuse_open_bind(host: str, settings) -> None:  # type: ignore[no-untyped-def]
     """Keyless local mode is for loopback only: any other bind address needs keys first."""
     from indexing.db import make_engine
@@ -617,7 +633,7 @@ def _refuse_open_bind(host: str, settings) -> None:  # type: ignore[no-untyped-d
 
     if not is_loopback(host) and not active_keys_exist(make_engine(settings.resolved_database_url())):
         _fail(f"refusing to serve on {host} without API keys: keyless local mode is for 127.0.0.1 only; "
-              "create keys first (leian keys create --role judge|litigant|manager|admin)")
+              "create keys first (leian keys create --role judge|litigant|manager|admin|clerk)")
 
 
 REPO_SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"

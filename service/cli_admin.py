@@ -21,7 +21,7 @@ from service.config import get_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-keys_app = typer.Typer(help="API keys: each maps to a role (judge, litigant, manager, admin); stored hashed.",
+keys_app = typer.Typer(help="API keys: each maps to a role (judge, litigant, manager, admin, clerk); stored hashed.",
                        no_args_is_help=True)
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)  # an error line stays one line (a path in it is not broken for grep)
@@ -42,6 +42,7 @@ class RoleOption(StrEnum):
     litigant = "litigant"
     manager = "manager"
     admin = "admin"
+    clerk = "clerk"
 
 
 def cli_actor() -> str:
@@ -69,7 +70,7 @@ def _engine(data_dir: Path | None) -> Engine:
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[RoleOption, typer.Option("--role", help="judge, litigant, manager or admin")],
+    role: Annotated[RoleOption, typer.Option("--role", help="judge, litigant, manager, admin or clerk (uploads cases only)")],
     name: Annotated[str | None, typer.Option("--name", help="Who holds the key (shown in alerts and the audit log)")] = None,
     data_dir: DataDirOpt = None,
 ) -> None:

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(50.0, ge=0)
     rate_limit_burst: int = Field(100, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)  # larger request bodies get 413
+    # an upload batch (POST /v1/cases, at most 500 judgments of ~10-30 kB each) may be larger
+    upload_max_bytes: int = Field(16_777_216, ge=1024)
 
     def resolved_database_url(self) -> str:
         from indexing.db import default_database_url

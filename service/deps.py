@@ -171,6 +171,9 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 CurrentUser = Annotated[User, Depends(current_user)]
 
 ALL_ROLES = frozenset(Role)
+#: Who reads the served cases (search, compare, expectations, the case view): every role but the clerk,
+#: whose key only uploads.
+READERS = ALL_ROLES - {Role.clerk}
 
 
 def require(*roles: Role) -> object:

@@ -26,6 +26,7 @@ class Role(StrEnum):
     litigant = "litigant"
     manager = "manager"
     admin = "admin"
+    clerk = "clerk"  # uploads cases (POST /v1/cases) and reads the exchange schema, nothing else
 
 
 @dataclass(frozen=True)

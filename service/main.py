@@ -16,10 +16,11 @@ from service import errors, web
 from service.audit_middleware import AuditMiddleware
 from service.auth import declare_key_auth
 from service.body_limit import BodyLimit
+from service.builds import BuildRunner
 from service.config import Settings, get_settings
 from service.deps import IndexDep, IndexHolder, get_index
 from service.ratelimit import RateLimiter
-from service.routes import alerts, assess, cases, meta, reports, search
+from service.routes import admin, alerts, assess, cases, meta, reports, search, uploads
 from service.write_queue import WriteQueue
 
 logger = logging.getLogger(__name__)
@@ -62,12 +63,16 @@ def create_app(settings: Settings | None = None, *, local_actor: str | None = No
     app.state.engine = make_engine(settings.resolved_database_url())  # migrates the store to this release
     app.state.local_actor = local_actor
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst, workers=settings.workers)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       larger={("POST", "/v1/cases"): max(settings.upload_max_bytes, settings.max_body_bytes)})
+    app.state.builds = BuildRunner(settings.data_dir, app.state.engine, embedder=settings.embedder)
     app.state.writes = WriteQueue(app.state.engine)  # group commit of assessment rows and audit records
     app.add_middleware(AuditMiddleware, writes=app.state.writes)  # outermost: refusals are recorded too
     errors.install(app)
     v1 = APIRouter(prefix="/v1")
-    for router in (search.router, assess.router, reports.router, alerts.router, meta.router, cases.router):
+    # uploads before cases: its /cases/quarantine must not be read as /cases/{case_id}
+    for router in (search.router, assess.router, reports.router, alerts.router, meta.router, uploads.router,
+                   cases.router, admin.router):
         errors.declare_unavailable(router, get_index)  # before it is included: older FastAPI copies its routes then
         v1.include_router(router)
     app.include_router(v1)

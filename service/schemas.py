@@ -288,3 +288,96 @@ class ReportOut(BaseModel):
     cases: list[ReportCase] = Field(description="in the report's order: by source tier, most recent first within one")
     sentencing: dict | None = Field(description="expected, steps, deviation from the assessment; None for a civil case")
     sections: list[ReportSection]
+
+
+class UploadIn(BaseModel):
+    """A batch of case exchange records (GET /v1/schema/case): each is validated on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cases: list[dict] = Field(..., min_length=1, max_length=500,
+                              description="1-500 exchange records (schema: GET /v1/schema/case); a refused "
+                                          "record is listed in `rejected` and kept in quarantine, the others are stored")
+
+
+class UploadAccepted(BaseModel):
+    index: int = Field(description="the record's position in `cases`")
+    case_id: str
+    status: str = Field(description="new; corrected (a new version of a stored case, which supersedes the "
+                                    "previous one); unchanged (equal to the stored case: nothing stored)")
+    version: int | None = Field(description="the case's version now (null: an unchanged case only ever ingested)")
+    supersedes: int | None = None
+    duplicate_of: str | None = Field(None, description="a stored case with the same anonymized facts: the build indexes one copy")
+    sent_sha256: str = Field(description="SHA-256 of the record as sent (canonical JSON: sorted keys, UTF-8, no spaces)")
+    stored_sha256: str = Field(description="SHA-256 of the anonymized record as stored")
+    audit_seq: int | None = Field(description="the audit record binding this version to the uploader's key")
+
+
+class UploadRejected(BaseModel):
+    index: int
+    field: str = Field(description="the offending field of the record (dotted path)")
+    reason: str
+
+
+class UploadOut(BaseModel):
+    batch_id: str
+    accepted: list[UploadAccepted]
+    rejected: list[UploadRejected]
+    served_after: str
+
+
+class CaseVersion(BaseModel):
+    version: int
+    origin: str = Field(description="upload, or ingest (stored by `leian ingest`)")
+    uploaded_by: str | None = Field(description="API key id of the uploader")
+    uploader_name: str | None
+    role: str | None
+    at: str | None
+    batch_id: str | None
+    sent_sha256: str | None
+    stored_sha256: str
+    audit_seq: int | None
+    supersedes: int | None
+    superseded_by: int | None
+    current: bool
+
+
+class ProvenanceOut(BaseModel):
+    case_id: str
+    current_version: int
+    origin: str
+    uploaded_by: str | None
+    uploader_name: str | None
+    uploaded_at: str | None
+    versions: list[CaseVersion]
+    corrections: list[CaseVersion] = Field(description="the versions after the first, oldest first")
+
+
+class QuarantinedUpload(BaseModel):
+    id: int
+    batch_id: str
+    item: int
+    field: str
+    reason: str
+    uploaded_by: str
+    role: str | None
+    at: str | None
+    sent_sha256: str
+
+
+class QuarantineOut(BaseModel):
+    data: list[QuarantinedUpload]
+    count: int
+
+
+class BuildOut(BaseModel):
+    state: str = Field(description="idle (no build yet), running, succeeded, failed or interrupted")
+    by: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    step: str | None = None
+    version: str | None = None
+    cases: int | None = None
+    added: int | None = Field(None, description="cases embedded by this build (new since the previous version)")
+    seconds: float | None = None
+    error: str | None = None

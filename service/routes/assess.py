@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from service.audit_middleware import write_with_audit
-from service.deps import ALL_ROLES, IndexDep, require
+from service.deps import READERS, IndexDep, require
 from service.keys import Role
 from service.plain_language import expectation_summary
 from service.schemas import AssessIn, AssessOut, ExpectationsIn, ExpectationsOut
@@ -46,7 +46,7 @@ async def assess_route(body: AssessIn, index: IndexDep, request: Request) -> dic
     return result
 
 
-@router.post("/expectations", response_model=ExpectationsOut, dependencies=[require(*ALL_ROLES)])
+@router.post("/expectations", response_model=ExpectationsOut, dependencies=[require(*READERS)])
 async def expectations(body: ExpectationsIn, index: IndexDep) -> dict:
     """For litigants: what similar cases suggest, in plain words; anonymized, no alerts."""
     from service.assess import assess

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel
 
-from service.deps import ALL_ROLES, IndexDep, require
+from service.deps import READERS, IndexDep, require
 
-router = APIRouter(tags=["search"], dependencies=[require(*ALL_ROLES)])  # as search: the store is anonymized
+router = APIRouter(tags=["search"], dependencies=[require(*READERS)])  # as search: the store is anonymized
 
 #: The display fields a search result shows, plus the full facts instead of an excerpt.
 CASE_FIELDS = ("case_id", "charges", "articles", "outcome", "court", "date", "case_number", "circumstances",

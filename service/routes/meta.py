@@ -12,9 +12,9 @@ from pydantic import BaseModel
 
 from indexing.exchange import exchange_schema
 from indexing.rows import IndexRow
-from service.deps import ALL_ROLES, CurrentUser, IndexDep, require
+from service.deps import ALL_ROLES, READERS, CurrentUser, IndexDep, require
 
-router = APIRouter(tags=["meta"], dependencies=[require(*ALL_ROLES)])
+router = APIRouter(tags=["meta"])
 
 # Counting walks every row; an index version never changes once published, so count it once.
 _counts: dict[Path, list[dict]] = {}
@@ -42,7 +42,7 @@ def charge_counts(rows: Sequence[IndexRow]) -> list[dict]:
     return [{"charge": c, "count": n} for c, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-@router.get("/charges", response_model=ChargesOut)
+@router.get("/charges", response_model=ChargesOut, dependencies=[require(*READERS)])
 def charges(index: IndexDep) -> dict:
     """Canonical charge names in the served index with their case counts, most frequent first."""
     if index.directory not in _counts:
@@ -51,13 +51,13 @@ def charges(index: IndexDep) -> dict:
     return {"data": data, "count": len(data), "index_version": index.version}
 
 
-@router.get("/me", response_model=MeOut)
+@router.get("/me", response_model=MeOut, dependencies=[require(*ALL_ROLES)])
 def me(user: CurrentUser) -> dict:
     """The caller's role, so that the web page shows only the views that role may use."""
     return {"role": user.role.value, "local": user.actor == "local"}
 
 
-@router.get("/schema/case")
+@router.get("/schema/case", dependencies=[require(*ALL_ROLES)])
 def case_schema() -> dict:
     """The JSON Schema of the case exchange record that leian export --format exchange writes and leian ingest reads."""
     return exchange_schema()

@@ -7,12 +7,12 @@ from starlette.concurrency import run_in_threadpool
 
 from indexing.search_index import Filters, SearchIndex
 from service.case_compare import compare_cases
-from service.deps import ALL_ROLES, IndexDep, require
+from service.deps import READERS, IndexDep, require
 from service.explain import Explainer, excerpt_with_highlights
 from service.retrieve import normalize_charges, prepare_draft, retrieve
 from service.schemas import CompareIn, CompareOut, DraftSummary, SearchIn, SearchOut
 
-router = APIRouter(tags=["search"], dependencies=[require(*ALL_ROLES)])  # litigants too: results are anonymized
+router = APIRouter(tags=["search"], dependencies=[require(*READERS)])  # litigants too: results are anonymized
 
 
 @router.post("/search", response_model=SearchOut)

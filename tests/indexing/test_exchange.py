@@ -106,9 +106,11 @@ def test_round_trip_keeps_the_case(round_trip: RoundTrip) -> None:
             "province",
             "date",
             "case_type",
+            "defendants",
         ):
             assert getattr(again, field) == getattr(case, field), (case_id, field)
     assert sum(bool(c.outcome) for c in first.values()) > 60  # the sample's outcomes are really compared
+    assert sum(bool(c.defendants) for c in first.values()) > 60  # and their defendants counts
 
 
 def test_malformed_exchange_lines_are_quarantined_naming_the_field(

@@ -43,6 +43,29 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(data_dir, f"sqlite:///{data_dir / 'leian.db'}")
 
 
+def copy_of(built: Built, dest: Path) -> Built:
+    """A copy of the built data (store and index) that a test may change: uploads and builds go there.
+
+    The index versions are hard links (a version is never changed once published, and CURRENT is
+    replaced, not written in place), so the copy costs no disk; the store is copied with SQLite's backup.
+    """
+    import os
+    import shutil
+    import sqlite3
+
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(built.data_dir / "indexes", dest / "indexes", copy_function=os.link,
+                    ignore=shutil.ignore_patterns(".build.lock", "build-state.json"))  # a build's own, not shared
+    source = sqlite3.connect(built.database_url.removeprefix("sqlite:///"))
+    target = sqlite3.connect(dest / "leian.db")
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return Built(dest, f"sqlite:///{dest / 'leian.db'}")
+
+
 @contextmanager
 def live_server(app: FastAPI) -> Iterator[str]:
     """Run ``app`` on a real uvicorn server on 127.0.0.1; yields its base URL."""
@@ -62,11 +85,13 @@ def server(built: Built) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class Keyed:
-    """A live server with API keys: its own database (so the local-mode ``server`` keeps no keys)."""
+    """A live server with API keys on its own copy of the built data (:func:`copy_of`): the local-mode
+    ``server`` keeps no keys, and what is uploaded and built here (POST /v1/cases, /v1/admin/build) stays here."""
 
     base: str
     database_url: str
     keys: dict[str, str]  # role -> secret
+    data_dir: Path
 
     def headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}"}
@@ -76,13 +101,14 @@ class Keyed:
 def keyed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keyed]:
     from service.keys import Role, create_key
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('keyed') / 'leian.db'}"
-    engine = make_engine(url)
+    mine = copy_of(built, tmp_path_factory.mktemp("keyed"))
+    engine = make_engine(mine.database_url)
     keys = {role.value: create_key(engine, role=role, name=f"test {role.value}")[1] for role in Role}
     engine.dispose()
     # no rate limit here, so the fuzzer's thousands of requests reach the handlers (test_auth checks the limiter)
-    with live_server(create_app(Settings(data_dir=built.data_dir, database_url=url, rate_limit_per_second=0))) as base:
-        yield Keyed(base, url, keys)
+    settings = Settings(data_dir=mine.data_dir, database_url=mine.database_url, rate_limit_per_second=0)
+    with live_server(create_app(settings)) as base:
+        yield Keyed(base, mine.database_url, keys, mine.data_dir)
 
 
 @pytest.fixture(scope="session")

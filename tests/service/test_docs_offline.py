@@ -103,6 +103,10 @@ def test_every_error_response_is_declared_as_problem_details(openapi: dict) -> N
     for path, method in [("/v1/search", "post"), ("/v1/assess", "post"), ("/v1/charges", "get"), ("/healthz", "get")]:
         assert openapi["paths"][path][method]["responses"]["503"]["content"] == PROBLEM_CONTENT, path
     assert "503" not in openapi["paths"]["/v1/me"]["get"]["responses"]
+    # the uploads, their provenance and the build: documented, with their errors as problem details
+    assert {"/v1/cases", "/v1/cases/quarantine", "/v1/cases/{case_id}/provenance", "/v1/admin/build"} <= set(openapi["paths"])
+    assert openapi["paths"]["/v1/admin/build"]["post"]["responses"]["409"]["content"] == PROBLEM_CONTENT
+    assert openapi["paths"]["/v1/cases"]["post"]["responses"]["422"]["content"] == PROBLEM_CONTENT
 
 
 def test_real_errors_validate_against_the_declared_schema(client: httpx.Client, keyed: Keyed, openapi: dict) -> None:

@@ -19,6 +19,8 @@ import pytest
 
 from evaluation.anonymization_report import _PSEUDONYM, DEFENDANT, NOT_PERSONS, ROLE_NAME
 from indexing.anonymize import surnames
+from indexing.db import case_versions, cases, make_engine
+from indexing.schema import make_case_id
 from service.keys import Role
 from tests.conftest import SAMPLES
 from tests.service.conftest import Keyed
@@ -96,6 +98,16 @@ def _requests(role_index: int, alert_id: str) -> list[tuple[str, str, dict]]:
         ("GET", "/v1/me", {}),
         ("GET", "/healthz", {}),
     ]
+    # uploads: a head with its names, ID and phone number as an exchange record, and the same refused
+    # (a wrong type), then what the managers read of them: the answers name no one
+    uploaded = {"schema_version": "1.0", "source": "privacy-scan", "source_id": f"head-{mine[0]}", "facts": _text(mine[0])}
+    refused = {**uploaded, "source_id": f"refused-{mine[0]}", "outcome": {"type": "fixed_term", "months": "八个月"}}
+    reqs += [
+        ("POST", "/v1/cases", {"json": {"cases": [uploaded, refused]}}),
+        ("GET", "/v1/cases/quarantine", {"params": {"limit": 500}}),
+        ("GET", f"/v1/cases/{make_case_id('privacy-scan', f'head-{mine[0]}')}/provenance", {}),
+        ("GET", "/v1/admin/build", {}),
+    ]
     return reqs
 
 
@@ -136,8 +148,12 @@ def test_no_personal_data_in_any_response(keyed: Keyed, alert_id: str, role: str
             assert resp.status_code == 200, resp.text
             if found := _leaks(resp.text + json.dumps(resp.json(), ensure_ascii=False)):
                 leaks[f"GET /v1/cases/{case_id}"] = found
-    assert found_ids, "the searches returned no case to read in full"
     assert not leaks, leaks
+    if role == "clerk":  # a clerk's key uploads and reads nothing of the cases
+        assert not found_ids and {s for p, s in statuses if p in ("/v1/search", "/v1/compare", "/v1/assess")} == {403}
+        assert ("/v1/cases", 200) in statuses
+        return
+    assert found_ids, "the searches returned no case to read in full"
     assert [s for _, s in statuses].count(200) >= 15  # the scan saw real answers, not only refusals
     if role == "litigant":  # alerts and statistics are not for litigants
         assert {s for p, s in statuses if p.startswith(("/v1/alerts", "/v1/stats"))} == {403}
@@ -151,3 +167,22 @@ def test_search_returns_the_heads_own_cases_anonymized(keyed: Keyed) -> None:
     own = [h for h in hits if h["case_number"] and h["case_number"] in HEADS[0]["query"]]
     assert own, [h["case_number"] for h in hits]
     assert "某" in own[0]["facts_excerpt"]
+
+
+def test_uploaded_heads_are_stored_anonymized(keyed: Keyed) -> None:
+    """What clerks and admins uploaded above (the heads with names, ID and phone numbers) is stored anonymized."""
+    with httpx.Client(base_url=keyed.base, timeout=120) as c:
+        resp = c.post("/v1/cases", headers=keyed.headers("clerk"), json={"cases": [
+            {"schema_version": "1.0", "source": "privacy-scan", "source_id": f"stored-{i}", "facts": _text(i)} for i in range(len(HEADS))]})
+    assert resp.status_code == 200, resp.text
+    assert len(resp.json()["accepted"]) == len(HEADS), resp.json()["rejected"]
+    engine = make_engine(keyed.database_url)
+    with engine.connect() as conn:
+        stored = [json.dumps(r, ensure_ascii=False) for (r,) in conn.execute(
+            case_versions.select().with_only_columns(case_versions.c.record).where(case_versions.c.uploaded_by.is_not(None)))]
+        newest = [json.dumps(r, ensure_ascii=False) for (r,) in conn.execute(
+            cases.select().with_only_columns(cases.c.record).where(cases.c.source == "privacy-scan"))]
+    engine.dispose()
+    assert len(stored) >= len(HEADS) and len(newest) >= len(HEADS)
+    leaks = {i: found for i, text in enumerate(stored + newest) if (found := _leaks(text))}
+    assert not leaks, leaks

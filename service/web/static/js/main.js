@@ -9,8 +9,9 @@ import { loadCharges } from "./ui.js";
 
 const TABS = ["judge", "litigant", "manager"];
 // what each role may use (the API enforces it; the page only leaves out what would be refused)
-const VIEWS_OF = { admin: TABS, judge: ["judge", "litigant"], manager: ["manager", "litigant"], litigant: ["litigant"] };
-const ROLE_WORDS = { admin: "管理员", judge: "法官", manager: "审判管理", litigant: "当事人" };
+// a clerk's key only uploads cases (POST /v1/cases): no view of the page is for it
+const VIEWS_OF = { admin: TABS, judge: ["judge", "litigant"], manager: ["manager", "litigant"], litigant: ["litigant"], clerk: [] };
+const ROLE_WORDS = { admin: "管理员", judge: "法官", manager: "审判管理", litigant: "当事人", clerk: "书记员（仅上传案例）" };
 const loaded = new Set();
 let current = null;
 
@@ -65,6 +66,11 @@ async function applyRole() {
   const allowed = (role && VIEWS_OF[role]) || TABS;
   for (const t of TABS) document.getElementById(`tab-${t}`).hidden = !allowed.includes(t);
   document.body.dataset.role = role || "";
+  if (!allowed.length) {
+    for (const t of TABS) document.getElementById(`panel-${t}`).hidden = true;
+    status.textContent += "：此密钥只能通过 POST /v1/cases 上传案例，本页各视图不对其开放";
+    return;
+  }
   const wanted = current || window.location.hash.slice(1);
   select(allowed.includes(wanted) ? wanted : allowed[0]);
 }
