@@ -125,6 +125,8 @@ FIGURES: list[Figure] = [
     _f("search", "search p95, 100k synthetic (HNSW), ms", "search.json", "latency_100k_synthetic/p95_ms", "{:.1f}"),
     _f("search", "embedding throughput, docs/s", "search.json", "embedding_docs_per_second", "{:.0f}"),
     # ---------------------------------------------------------------- data
+    _f("data", "court upload to served by a running server (incremental build), sample, s", "upload_to_served.json",
+       "upload_to_served/upload_to_served_seconds", "{:.1f}"),
     _f("data", "outcome parsed, 501 JuDGE judgments", "extraction.json", "outcome/parsed_share", PCT),
     _f("data", "刑法 articles vs JuDGE labels: precision", "extraction.json", "articles_vs_la/precision"),
     _f("data", "刑法 articles vs JuDGE labels: recall", "extraction.json", "articles_vs_la/recall"),
