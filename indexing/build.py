@@ -49,6 +49,10 @@ class BuildConfig:
     incremental: bool = False
     epochs: int | None = None  # embedder training epochs; None = the recipe's default
     seed: int = 13
+    # where searches find their candidates: "faiss" (in process, the default) or "milvus" (the version is also
+    # loaded into a Milvus collection: indexing/milvus_backend.py); None keeps the current version's backend
+    backend: str | None = None
+    milvus_uri: str | None = None  # a file in the data dir (milvus-lite, the default) or http://host:19530
 
 
 def indexable(record: CaseRecord, include_synthetic: bool) -> bool:
@@ -76,6 +80,7 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
     records = [r for r in iter_cases(engine) if indexable(r, config.include_synthetic)]
     if not records:
         raise ArtifactError("the case store holds no case with facts to index: run `leian ingest` first")
+    backend = _backend_spec(config)  # before any work: a Milvus build without pymilvus fails here
     version = artifacts.new_version_name()
     temp = artifacts.temp_dir_for(config.data_dir, version)
     try:
@@ -157,13 +162,49 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
         manifest["charges"] = fit_charge_model(temp, records, seed=config.seed, progress=progress)
         artifacts.write_manifest(temp, manifest)  # the search part is complete: the sentencing fit loads it
         manifest["sentencing"] = fit_sentencing(temp, records, embeddings, tokens, seed=config.seed, progress=progress)
+        if backend is not None:
+            from indexing.milvus_backend import load_version
+
+            progress(f"loading {len(records)} cases into Milvus ({backend['uri']})")
+            manifest["backend"] = load_version(temp, version, backend["uri"], progress=progress)
         manifest["seconds"] = round(time.perf_counter() - started, 1)
         artifacts.write_manifest(temp, manifest)
         progress(f"publishing version {version}")
     except BaseException:  # killed cleanly (Ctrl-C, SIGTERM) or failed: nothing of this build remains
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    return artifacts.publish(config.data_dir, temp, version)
+    final = artifacts.publish(config.data_dir, temp, version)
+    if "backend" in manifest:  # after CURRENT: Milvus's alias follows the version the server now serves
+        from indexing.milvus_backend import drop_collections_except, switch_alias
+
+        switch_alias(manifest["backend"], config.data_dir)
+        kept = [artifacts.read_manifest(v).get("backend", {}).get("collection")
+                for v in artifacts.indexes_dir(config.data_dir).iterdir() if (v / "manifest.json").is_file()]
+        drop_collections_except(manifest["backend"]["uri"], config.data_dir, [c for c in kept if c])
+    return final
+
+
+def _backend_spec(config: BuildConfig) -> dict | None:
+    """The Milvus backend this build loads into (None: FAISS only). Unstated, a build keeps the current
+    version's backend and URI, so an incremental build of a Milvus data dir stays on Milvus."""
+    backend, uri = config.backend, config.milvus_uri
+    if backend is None:
+        try:
+            current = artifacts.read_manifest(artifacts.current_dir(config.data_dir)).get("backend") or {}
+        except ArtifactError:
+            current = {}
+        backend = current.get("kind", "faiss")
+        uri = uri or current.get("uri")
+    if backend == "faiss":
+        return None
+    if backend != "milvus":
+        raise ArtifactError(f"unknown backend {backend!r}: faiss or milvus")
+    from indexing.milvus_backend import DEFAULT_FILE, milvus_missing
+
+    missing = milvus_missing()
+    if missing:
+        raise ArtifactError(missing)
+    return {"uri": uri or DEFAULT_FILE}
 
 
 def sentencing_neighbours(

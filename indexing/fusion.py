@@ -218,27 +218,49 @@ def element_similarities(draft: CaseRecord, index: SearchIndex, rows: np.ndarray
 def retrieve(
     draft: Draft, index: SearchIndex, k: int, filters: Filters | None = None, fusion: Fusion = HYBRID
 ) -> list[Hit]:
-    """The k best rows for a draft, best first."""
-    mask = index.mask(filters or Filters())
-    dense = index.dense_candidates(draft.vector, CANDIDATES, mask)
+    """The k best rows for a draft, best first.
+
+    Candidates come from the version's backend: FAISS and BM25 in process, or one Milvus hybrid request
+    (:mod:`indexing.milvus_backend`) with the filters evaluated by Milvus; either way every candidate is
+    then scored here in the same way.
+    """
+    filters = filters or Filters()
+    mask = index.mask(filters)
     # every document's BM25 score is computed anyway: a candidate found by the dense search alone is
     # fused with its real BM25 score, not 0 (which read as "shares no term with the draft")
     bm25_all = index.bm25.scores(draft.tokens)
-    lexical = index.bm25.candidates(bm25_all, CANDIDATES, mask)
+    milvus = index.milvus
+    if milvus is not None:
+        from indexing.milvus_backend import filter_expr
+
+        dense: dict[int, float] = {}
+        candidates = set(milvus.hybrid(draft.vector, draft.record.facts or "", CANDIDATES, filter_expr(filters)))
+    else:
+        dense = index.dense_candidates(draft.vector, CANDIDATES, mask)
+        candidates = set(dense) | set(index.bm25.candidates(bm25_all, CANDIDATES, mask))
     if (draft.charges_given and fusion.given_charge) or (draft.charges_source == "predicted" and fusion.predicted_charge):
         # the judge's (or the predicted) charges may be rare in the corpus: their cases join the pool even
         # when neither method's global top-N reaches them (scored exactly over the cases with those charges)
-        same = index.mask(Filters(charges=list(draft.record.charges)))
-        if mask is not None and same is not None:
-            same &= mask
-        dense.update(index.dense_candidates(draft.vector, CANDIDATES, same))
+        if milvus is not None:
+            candidates.update(milvus.dense(draft.vector, CANDIDATES, filter_expr(filters, charges=list(draft.record.charges))))
+        else:
+            same = index.mask(Filters(charges=list(draft.record.charges)))
+            if mask is not None and same is not None:
+                same &= mask
+            found = index.dense_candidates(draft.vector, CANDIDATES, same)
+            dense.update(found)
+            candidates.update(found)
     civil_draft = draft.record.case_type == CaseType.CIVIL and fusion.civil_type > 0
     if civil_draft:  # the civil cases join the pool even where criminal texts fill both global top-Ns
-        same_type = index.mask(Filters(case_type=CaseType.CIVIL.value))
-        if mask is not None and same_type is not None:
-            same_type &= mask
-        dense.update(index.dense_candidates(draft.vector, CANDIDATES, same_type))
-    candidates = set(dense) | set(lexical)
+        if milvus is not None:
+            candidates.update(milvus.dense(draft.vector, CANDIDATES, filter_expr(filters, case_type=CaseType.CIVIL.value)))
+        else:
+            same_type = index.mask(Filters(case_type=CaseType.CIVIL.value))
+            if mask is not None and same_type is not None:
+                same_type &= mask
+            found = index.dense_candidates(draft.vector, CANDIDATES, same_type)
+            dense.update(found)
+            candidates.update(found)
     if not candidates:
         return []
     # a candidate found by one method only is scored by the other too, so fusion compares like with like

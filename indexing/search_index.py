@@ -26,6 +26,7 @@ from indexing.rows import Filters, IndexRow, RowStore
 if TYPE_CHECKING:
     from indexing.charge_model import ChargePredictor
     from indexing.embed import Embedder, QueryEmbedder
+    from indexing.milvus_backend import MilvusCandidates
     from indexing.sentencing import SentencingModel
 
 #: Fewest cases of a draft's own type (civil, criminal) whose term statistics rank its key terms; below
@@ -54,6 +55,7 @@ class SearchIndex:
         self.store = RowStore.load(directory / "cases.jsonl")
         self.dense = DenseIndex(directory)
         self.bm25 = BM25Index.load(directory / "bm25")
+        self.milvus = self._milvus()
         self.embedder: Embedder | QueryEmbedder = self._query_embedder() if lazy else self._full_embedder()
         self._with_sentencing = with_sentencing
         self._models_lock = threading.Lock()
@@ -62,6 +64,15 @@ class SearchIndex:
         self._loaded: set[str] = set()
         if not lazy:
             self.load_models()
+
+    def _milvus(self) -> MilvusCandidates | None:
+        """The version's Milvus collection when it was built with ``--backend milvus`` (else FAISS serves)."""
+        spec = self.manifest.get("backend")
+        if not spec or spec.get("kind") != "milvus":
+            return None
+        from indexing.milvus_backend import MilvusCandidates
+
+        return MilvusCandidates(spec, self.directory.parent.parent)
 
     def _full_embedder(self) -> Embedder:
         from indexing.embed import Embedder

@@ -186,8 +186,16 @@ def build(
     faiss_spec: Annotated[str | None, typer.Option("--faiss", help="FAISS factory string: Flat, HNSW32,Flat, IVF1024,PQ32 …")] = None,
     incremental: Annotated[bool, typer.Option(help="Only embed cases new since the current index")] = False,
     epochs: Annotated[int | None, typer.Option(help="Embedder training epochs")] = None,
+    backend: Annotated[str | None, typer.Option(
+        help="Where searches find candidates: faiss (in process) or milvus [default: the current version's]")] = None,
+    milvus_uri: Annotated[str | None, typer.Option(
+        help="Milvus: a file in the data dir for milvus-lite [default milvus.db] or http://host:19530 "
+             "(token from LEIAN_MILVUS_TOKEN)")] = None,
 ) -> None:
-    """Build a new index version from the case store (embedder, FAISS, BM25) and make it current."""
+    """Build a new index version from the case store (embedder, FAISS, BM25) and make it current.
+
+    `--backend milvus` also loads the version into a Milvus collection and serves searches from it;
+    `--backend faiss` switches back (with --incremental neither re-embeds a case)."""
     from indexing.build import TRAINED, BuildConfig, build_index
     from indexing.errors import LeiAnError
 
@@ -200,6 +208,8 @@ def build(
         faiss_spec=faiss_spec,
         incremental=incremental,
         epochs=epochs,
+        backend=backend,
+        milvus_uri=milvus_uri,
     )
     status = 2
     try:
@@ -217,12 +227,15 @@ def build(
         _fail(f"build interrupted: nothing of it was published, and {serving}", INTERRUPTED)
     finally:
         audit_cli(engine, action="build", target=str(settings.data_dir), payload={
-            "embedder": config.embedder, "faiss": faiss_spec, "incremental": incremental, "epochs": epochs}, status=status)
+            "embedder": config.embedder, "faiss": faiss_spec, "incremental": incremental, "epochs": epochs,
+            "backend": backend, "milvus_uri": milvus_uri}, status=status)
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     left_out = not_indexed(engine)
     stored = manifest["cases"] + sum(left_out.values())
+    served_by = (f"Milvus collection {manifest['backend']['collection']} at {manifest['backend']['uri']}"
+                 if manifest.get("backend") else f"FAISS {manifest['faiss']}")
     err.print(f"[green]built[/] {path}: {manifest['cases']} of {stored} stored cases indexed (embedder "
-              f"{manifest['embedder']['name']}, FAISS {manifest['faiss']}, {manifest['seconds']} s)")
+              f"{manifest['embedder']['name']}, {served_by}, {manifest['seconds']} s)")
     for why in left_out:
         err.print(f"left out: {why}", markup=False)
 
