@@ -76,7 +76,10 @@ def connect(uri: str) -> Any:
     try:
         return MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""))
     except Exception as exc:  # noqa: BLE001 - pymilvus raises several kinds; the message is the point
-        raise ArtifactError(f"cannot reach Milvus at {uri}: {exc}") from exc
+        why = ("; milvus-lite opens its file in one process only: is another leian process (serve with several "
+               "workers, a build beside a running server) using it? Use one process, or a Milvus server"
+               if not re.match(r"^[a-z]+://", uri) else "")
+        raise ArtifactError(f"cannot open Milvus at {uri}: {exc}{why}") from exc
 
 
 def _schema(client: Any, dim: int) -> tuple[Any, Any]:
