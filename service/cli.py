@@ -609,6 +609,8 @@ def serve(
     os.environ["LEIAN_HOST"] = host
     settings = get_settings(data_dir=data_dir, request_threads=threads)
     _refuse_open_bind(host, settings)
+    if workers > 1:
+        _refuse_workers_on_milvus_lite(settings.data_dir)
     if build_every:
         _schedule_builds(settings, build_every)
     err.print(f"LeiAn serving {settings.data_dir} on http://{host}:{port} with {workers} worker(s) (docs: /docs)")
@@ -655,6 +657,23 @@ REPO_SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 DEMO_DRAFT = "lecard_v1_sample.jsonl"
 #: A LeCaRD query (交通肇事, 赔偿 and 谅解 stated) whose assessment shows the guideline's steps.
 DEMO_STEPS_QUERY = 2361
+
+
+def _refuse_workers_on_milvus_lite(data_dir: Path) -> None:
+    """milvus-lite opens its file in one process: several workers would each fail to open it."""
+    import re
+
+    from indexing.artifacts import current_dir, read_manifest
+    from indexing.errors import LeiAnError
+
+    try:
+        backend = read_manifest(current_dir(data_dir)).get("backend") or {}
+    except LeiAnError:
+        return  # no index yet: the app says so itself
+    if backend.get("kind") == "milvus" and not re.match(r"^[a-z]+://", backend.get("uri", "")):
+        _fail(f"the current index is served from milvus-lite ({backend['uri']}), which one process opens at a time: "
+              "serve it with --workers 1, or rebuild on a Milvus server (leian build --incremental --backend milvus "
+              "--milvus-uri http://host:19530) for several workers")
 
 
 @app.command()

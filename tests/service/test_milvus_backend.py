@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from indexing.artifacts import current_dir, read_manifest
 from indexing.build import BuildConfig, build_index
@@ -27,6 +28,7 @@ from indexing.milvus_backend import (
 )
 from indexing.rows import Filters
 from indexing.search_index import SearchIndex
+from service.cli import app as cli_app
 from service.config import Settings
 from service.main import create_app
 from service.retrieve import prepare_draft, retrieve
@@ -110,6 +112,8 @@ def test_an_incremental_milvus_build_is_served_without_a_restart_and_switches_th
         assert all("危险驾驶罪" in hit["charges"] for hit in r.json()["results"])
         milvus = connect(resolve_uri(manifest["backend"]["uri"], data_dir))
         assert milvus.describe_alias(ALIAS)["collection_name"] == manifest["backend"]["collection"]
+        refused = CliRunner().invoke(cli_app, ["serve", "--workers", "2", "--data-dir", str(data_dir)])
+        assert refused.exit_code == 2 and "milvus-lite" in refused.output and "--workers 1" in refused.output
 
         engine = make_engine(url)  # and back: FAISS serves again, with nothing re-embedded
         third = build_index(engine, BuildConfig(data_dir=data_dir, incremental=True, backend="faiss"))
