@@ -9,7 +9,7 @@ interrupted ingest leaves every case either fully present or absent.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,10 +18,13 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Connection,
     DateTime,
     Engine,
     Float,
+    Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -62,6 +65,17 @@ cases = Table(
     Column("synthetic", Boolean, nullable=False, default=False),
     Column("record", JSON, nullable=False),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
+)
+
+# Each case's MinHash LSH band keys (indexing.quality.minhash_bands), written with the case: the
+# near-duplicate pass reads candidates sharing a (band, key) from here, so it never holds the corpus.
+minhash_bands = Table(
+    "minhash_bands",
+    metadata,
+    Column("case_id", String(32), primary_key=True),
+    Column("band", Integer, primary_key=True),
+    Column("key", LargeBinary(64), nullable=False),
+    Index("ix_minhash_bands_band_key", "band", "key"),
 )
 
 quarantine = Table(
@@ -273,8 +287,14 @@ def existing_records(engine: Engine, case_ids: Sequence[str]) -> dict[str, dict]
         return {cid: rec for cid, rec in rows}  # noqa: C416 - Row objects, not pairs
 
 
-def upsert_cases(engine: Engine, records: Sequence[CaseRecord]) -> None:
-    """Insert or replace cases in one transaction (all of the batch, or none of it)."""
+def upsert_cases(
+    engine: Engine, records: Sequence[CaseRecord], bands: Mapping[str, Sequence[tuple[int, bytes]]] | None = None
+) -> None:
+    """Insert or replace cases in one transaction (all of the batch, or none of it).
+
+    ``bands``: case_id -> its MinHash LSH band keys, replaced in the same transaction, so a case and
+    its bands never disagree (a case stored without them gets them from the next corpus pass).
+    """
     if not records:
         return
     now = datetime.now(UTC)
@@ -284,6 +304,16 @@ def upsert_cases(engine: Engine, records: Sequence[CaseRecord]) -> None:
     stmt = stmt.on_conflict_do_update(index_elements=["case_id"], set_=update_cols)
     with engine.begin() as conn:
         conn.execute(stmt, rows)
+        if bands:
+            write_bands(conn, bands)
+
+
+def write_bands(conn: Connection, bands: Mapping[str, Sequence[tuple[int, bytes]]]) -> None:
+    """Replace the LSH band keys of these cases (inside the caller's transaction)."""
+    conn.execute(minhash_bands.delete().where(minhash_bands.c.case_id.in_(list(bands))))
+    rows = [{"case_id": cid, "band": band, "key": key} for cid, keys in bands.items() for band, key in keys]
+    if rows:
+        conn.execute(minhash_bands.insert(), rows)
 
 
 def upsert_statutes(engine: Engine, rows: Sequence[dict]) -> None:
