@@ -251,7 +251,8 @@ def _insert(engine: Engine, table: Table):  # type: ignore[no-untyped-def]
     raise ValueError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
 
 
-def case_row(record: CaseRecord, now: datetime) -> dict:
+def case_row(record: CaseRecord, now: datetime, as_json: dict | None = None) -> dict:
+    """The cases row of ``record``; ``as_json``, its ``model_dump(mode="json")`` when the caller has it."""
     outcome = record.outcome
     return {
         "case_id": record.case_id,
@@ -273,7 +274,7 @@ def case_row(record: CaseRecord, now: datetime) -> dict:
         "overturned": record.flags.overturned,
         "superseded": record.flags.superseded,
         "synthetic": record.flags.synthetic,
-        "record": record.model_dump(mode="json"),
+        "record": as_json if as_json is not None else record.model_dump(mode="json"),
         "ingested_at": now,
     }
 
@@ -288,17 +289,22 @@ def existing_records(engine: Engine, case_ids: Sequence[str]) -> dict[str, dict]
 
 
 def upsert_cases(
-    engine: Engine, records: Sequence[CaseRecord], bands: Mapping[str, Sequence[tuple[int, bytes]]] | None = None
+    engine: Engine,
+    records: Sequence[CaseRecord],
+    bands: Mapping[str, Sequence[tuple[int, bytes]]] | None = None,
+    *,
+    dumped: Mapping[str, dict] | None = None,
 ) -> None:
     """Insert or replace cases in one transaction (all of the batch, or none of it).
 
     ``bands``: case_id -> its MinHash LSH band keys, replaced in the same transaction, so a case and
     its bands never disagree (a case stored without them gets them from the next corpus pass).
+    ``dumped``: case_id -> the record's JSON, when the caller made it already (it is the costly part).
     """
     if not records:
         return
     now = datetime.now(UTC)
-    rows = [case_row(r, now) for r in records]
+    rows = [case_row(r, now, (dumped or {}).get(r.case_id)) for r in records]
     stmt = _insert(engine, cases)
     update_cols = {c.name: stmt.excluded[c.name] for c in cases.columns if c.name != "case_id"}
     stmt = stmt.on_conflict_do_update(index_elements=["case_id"], set_=update_cols)

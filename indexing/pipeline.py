@@ -149,7 +149,8 @@ CHUNK = 64
 def _process_item(item: object) -> tuple:
     """One parsed item as the main loop needs it, computed where the CPU work is (a worker or inline).
 
-    ("statute", article) | ("rejected", Quarantined) | ("case", record, masked counts, LSH bands, location)
+    ("statute", article) | ("rejected", Quarantined)
+    | ("case", record, its JSON, masked counts, LSH bands, location)
     """
     if isinstance(item, StatuteArticle):
         return ("statute", item)
@@ -163,7 +164,7 @@ def _process_item(item: object) -> tuple:
             Quarantined(source=item.source, location=exc.location, field=exc.field, reason=exc.reason),
         )
     bands = minhash_bands(record.facts or "") if record.source not in CARD_SOURCES else []
-    return ("case", record, masked, bands, item.location)
+    return ("case", record, record.model_dump(mode="json"), masked, bands, item.location)
 
 
 def _process_chunk(items: list) -> list[tuple]:
@@ -228,7 +229,7 @@ def ingest(
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     quarantine_path = quarantine_dir / f"{run_id}.jsonl"
     db.start_run(engine, run_id)
-    pending: list[tuple[CaseRecord, list[tuple[int, bytes]]]] = []
+    pending: list[tuple[CaseRecord, dict, list[tuple[int, bytes]]]] = []
     statutes: list[dict] = []
     statute_keys: set[tuple[str, str]] = set()
     rejected: list[Quarantined] = []
@@ -243,13 +244,16 @@ def ingest(
             _flush()
 
     def _flush() -> None:
-        stored = db.existing_records(engine, [r.case_id for r, _ in pending])
+        stored = db.existing_records(engine, [r.case_id for r, _, _ in pending])
         to_write = []
+        dumped = {}
         bands = {}
         counts = Counter()
-        for record, record_bands in pending:
-            record = _carry_corpus_flags(record, stored.get(record.case_id))
-            as_json = record.model_dump(mode="json")
+        for record, as_json, record_bands in pending:
+            if record.case_id in stored:
+                carried = _carry_corpus_flags(record, stored[record.case_id])
+                if carried is not record:
+                    record, as_json = carried, carried.model_dump(mode="json")
             if record.case_id not in stored:
                 counts["stored_new"] += 1
             elif stored[record.case_id] != as_json:
@@ -258,9 +262,10 @@ def ingest(
                 counts["unchanged"] += 1
                 continue
             to_write.append(record)
+            dumped[record.case_id] = as_json
             if record_bands:
                 bands[record.case_id] = record_bands
-        db.upsert_cases(engine, to_write, bands)  # the batch's one transaction: all of it, or none
+        db.upsert_cases(engine, to_write, bands, dumped=dumped)  # the batch's one transaction: all of it, or none
         # counted only once committed, so a flush repeated after an interrupt does not count twice
         report.stored_new += counts["stored_new"]
         report.updated += counts["updated"]
@@ -300,7 +305,7 @@ def ingest(
                 if kind == "rejected":
                     reject(result[1])
                     continue
-                _, record, masked, record_bands, location = result
+                _, record, as_json, masked, record_bands, location = result
                 if record.case_id in first_seen:
                     report.repeated += 1
                     if len(report.repeated_at) < REPEATS_NAMED:
@@ -312,7 +317,7 @@ def ingest(
                 report.masked.update(masked)
                 report.by_charge.update(record.charges or ["(none)"])
                 report.by_outcome[record.outcome.type.value if record.outcome else "unknown"] += 1
-                pending.append((record, record_bands))
+                pending.append((record, as_json, record_bands))
                 if len(pending) >= batch:
                     flush()
             flush()
