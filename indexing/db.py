@@ -298,7 +298,8 @@ def upsert_cases(
     """Insert or replace cases in one transaction (all of the batch, or none of it).
 
     ``bands``: case_id -> its MinHash LSH band keys, replaced in the same transaction, so a case and
-    its bands never disagree (a case stored without them gets them from the next corpus pass).
+    its bands never disagree (a case written without them loses its old ones and gets them from the
+    next corpus pass, indexing.corpus_pass.fill_missing_bands).
     ``dumped``: case_id -> the record's JSON, when the caller made it already (it is the costly part).
     """
     if not records:
@@ -310,8 +311,7 @@ def upsert_cases(
     stmt = stmt.on_conflict_do_update(index_elements=["case_id"], set_=update_cols)
     with engine.begin() as conn:
         conn.execute(stmt, rows)
-        if bands:
-            write_bands(conn, bands)
+        write_bands(conn, {r.case_id: (bands or {}).get(r.case_id, ()) for r in records})
 
 
 def write_bands(conn: Connection, bands: Mapping[str, Sequence[tuple[int, bytes]]]) -> None:
