@@ -24,9 +24,11 @@ from pathlib import Path
 from evaluation.output import REPO, emit_json, machine
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _rss_bytes(kind: str = "VmRSS") -> int:
+    """Resident memory from /proc/self/status: VmRSS (all), RssAnon (the process's own), RssFile (mapped files)."""
+    with open("/proc/self/status") as fh:
+        line = next(x for x in fh if x.startswith(kind + ":"))
+    return int(line.split()[1]) * 1024
 
 
 def _measure(path: Path, variant: str) -> dict:
@@ -37,17 +39,18 @@ def _measure(path: Path, variant: str) -> dict:
     from indexing.rows import Filters, RowStore, read_rows
 
     gc.collect()
-    before = _rss_bytes()
+    before, anon_before = _rss_bytes(), _rss_bytes("RssAnon")
     t = time.perf_counter()
     held = read_rows(path) if variant == "dicts" else RowStore.load(path)
     load_s = time.perf_counter() - t
     gc.collect()
-    grown = _rss_bytes() - before
+    grown, anon = _rss_bytes() - before, _rss_bytes("RssAnon") - anon_before
     n = len(held)
     t = time.perf_counter()
     page = [held[i] for i in np.linspace(0, n - 1, 20).astype(int)]
     page_ms = 1000 * (time.perf_counter() - t)
     out = {"variant": variant, "rows": n, "rss_added_bytes": grown, "bytes_per_row": round(grown / n),
+           "anon_bytes_per_row": round(anon / n),
            "load_seconds": round(load_s, 1), "read_20_rows_ms": round(page_ms, 2)}
     if variant == "store":
         t = time.perf_counter()

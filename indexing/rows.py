@@ -168,6 +168,15 @@ class RowsOnDisk(Sequence[IndexRow]):
     def __len__(self) -> int:
         return len(self._starts) - 1
 
+    def release_pages(self) -> None:
+        """Drop the file's pages from this process's resident set (they stay in the page cache).
+
+        After a pass over every row (building the filter columns) all of the file would count as
+        this process's memory; rows are read again from the cache or the disk when asked for.
+        """
+        if isinstance(self._map, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            self._map.madvise(mmap.MADV_DONTNEED)
+
     def _row(self, i: int) -> IndexRow:
         return json.loads(self._map[self._starts[i] : self._starts[i + 1]])
 
@@ -242,7 +251,10 @@ class RowStore:
 
     @classmethod
     def load(cls, path: Path) -> RowStore:
-        return cls(RowsOnDisk(path))
+        rows = RowsOnDisk(path)
+        store = cls(rows)
+        rows.release_pages()
+        return store
 
     def __len__(self) -> int:
         return len(self._rows)
