@@ -9,7 +9,7 @@ interrupted ingest leaves every case either fully present or absent.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +22,9 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Float,
+    Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -64,6 +66,17 @@ cases = Table(
     Column("synthetic", Boolean, nullable=False, default=False),
     Column("record", JSON, nullable=False),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
+)
+
+# Each case's MinHash LSH band keys (indexing.quality.minhash_bands), written with the case: the
+# near-duplicate pass reads candidates sharing a (band, key) from here, so it never holds the corpus.
+minhash_bands = Table(
+    "minhash_bands",
+    metadata,
+    Column("case_id", String(32), primary_key=True),
+    Column("band", Integer, primary_key=True),
+    Column("key", LargeBinary(64), nullable=False),
+    Index("ix_minhash_bands_band_key", "band", "key"),
 )
 
 quarantine = Table(
@@ -279,7 +292,8 @@ def _insert(engine: Engine | Connection, table: Table):  # type: ignore[no-untyp
     raise ValueError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
 
 
-def case_row(record: CaseRecord, now: datetime) -> dict:
+def case_row(record: CaseRecord, now: datetime, as_json: dict | None = None) -> dict:
+    """The cases row of ``record``; ``as_json``, its ``model_dump(mode="json")`` when the caller has it."""
     outcome = record.outcome
     return {
         "case_id": record.case_id,
@@ -301,7 +315,7 @@ def case_row(record: CaseRecord, now: datetime) -> dict:
         "overturned": record.flags.overturned,
         "superseded": record.flags.superseded,
         "synthetic": record.flags.synthetic,
-        "record": record.model_dump(mode="json"),
+        "record": as_json if as_json is not None else record.model_dump(mode="json"),
         "ingested_at": now,
     }
 
@@ -315,23 +329,47 @@ def existing_records(engine: Engine, case_ids: Sequence[str]) -> dict[str, dict]
         return {cid: rec for cid, rec in rows}  # noqa: C416 - Row objects, not pairs
 
 
-def upsert_cases(engine: Engine, records: Sequence[CaseRecord]) -> None:
-    """Insert or replace cases in one transaction (all of the batch, or none of it)."""
+def upsert_cases(
+    engine: Engine,
+    records: Sequence[CaseRecord],
+    bands: Mapping[str, Sequence[tuple[int, bytes]]] | None = None,
+    *,
+    dumped: Mapping[str, dict] | None = None,
+) -> None:
+    """Insert or replace cases in one transaction (all of the batch, or none of it).
+
+    ``bands``: case_id -> its MinHash LSH band keys, replaced in the same transaction, so a case and
+    its bands never disagree (a case written without them loses its old ones and gets them from the
+    next corpus pass, indexing.corpus_pass.fill_missing_bands).
+    ``dumped``: case_id -> the record's JSON, when the caller made it already (it is the costly part).
+    """
     if not records:
         return
     with engine.begin() as conn:
-        upsert_cases_in(conn, records)
+        upsert_cases_in(conn, records, bands=bands, dumped=dumped)
 
 
-def upsert_cases_in(conn: Connection, records: Sequence[CaseRecord], now: datetime | None = None) -> None:
+def upsert_cases_in(conn: Connection, records: Sequence[CaseRecord], now: datetime | None = None, *,
+                    bands: Mapping[str, Sequence[tuple[int, bytes]]] | None = None,
+                    dumped: Mapping[str, dict] | None = None) -> None:
     """:func:`upsert_cases` inside the caller's transaction (an upload commits its cases with their audit records)."""
     if not records:
         return
-    rows = [case_row(r, now or datetime.now(UTC)) for r in records]
+    now = now or datetime.now(UTC)
+    rows = [case_row(r, now, (dumped or {}).get(r.case_id)) for r in records]
     stmt = _insert(conn, cases)
     update_cols = {c.name: stmt.excluded[c.name] for c in cases.columns if c.name != "case_id"}
     stmt = stmt.on_conflict_do_update(index_elements=["case_id"], set_=update_cols)
     conn.execute(stmt, rows)
+    write_bands(conn, {r.case_id: (bands or {}).get(r.case_id, ()) for r in records})
+
+
+def write_bands(conn: Connection, bands: Mapping[str, Sequence[tuple[int, bytes]]]) -> None:
+    """Replace the LSH band keys of these cases (inside the caller's transaction)."""
+    conn.execute(minhash_bands.delete().where(minhash_bands.c.case_id.in_(list(bands))))
+    rows = [{"case_id": cid, "band": band, "key": key} for cid, keys in bands.items() for band, key in keys]
+    if rows:
+        conn.execute(minhash_bands.insert(), rows)
 
 
 def upsert_statutes(engine: Engine, rows: Sequence[dict]) -> None:

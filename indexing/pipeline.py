@@ -17,26 +17,31 @@ during a batch's write waits until the write is done (indexing/interrupts.py).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import signal
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 from tqdm import tqdm
 
 from indexing import db
 from indexing.anonymize import anonymize
 from indexing.cards import card_to_case
+from indexing.corpus_pass import apply_corpus_flags
 from indexing.errors import RecordError, SourceError
 from indexing.extract import extract, split_sections
 from indexing.interrupts import interrupts_deferred
 from indexing.parse import StatuteArticle, detect_format, iter_source_files, parse_file
-from indexing.quality import CARD_SOURCES, check, corpus_flags
+from indexing.quality import CARD_SOURCES, check, minhash_bands
 from indexing.schema import CaseRecord, Quarantined, RawJudgment
 
 BATCH = 500  # cases per transaction
@@ -55,8 +60,12 @@ class IngestReport:
     stored_new: int = 0
     updated: int = 0
     unchanged: int = 0
-    repeated: int = 0  # the same case (case id) as a record read earlier in this run: only that first one is stored
-    repeated_at: dict[str, str] = field(default_factory=dict)  # location -> the first record's location (a few)
+    repeated: int = (
+        0  # the same case (case id) as a record read earlier in this run: only that first one is stored
+    )
+    repeated_at: dict[str, str] = field(
+        default_factory=dict
+    )  # location -> the first record's location (a few)
     rejected: Counter = field(default_factory=Counter)  # "field: reason" -> count
     without_facts: Counter = field(default_factory=Counter)  # source -> stored records with no facts text
     statutes: int = 0  # statute articles read (not case records)
@@ -132,6 +141,59 @@ def process(raw: RawJudgment) -> tuple[CaseRecord, dict[str, int]]:
     return check(record, raw.location), counts
 
 
+#: Raw records a worker process takes at a time: large enough that passing them costs little next to
+#: extracting them, small enough that the reorder window stays a few hundred records.
+CHUNK = 64
+
+
+def _process_item(item: object) -> tuple:
+    """One parsed item as the main loop needs it, computed where the CPU work is (a worker or inline).
+
+    ("statute", article) | ("rejected", Quarantined)
+    | ("case", record, its JSON, masked counts, LSH bands, location)
+    """
+    if isinstance(item, StatuteArticle):
+        return ("statute", item)
+    if isinstance(item, Quarantined):
+        return ("rejected", item)
+    try:
+        record, masked = process(item)
+    except RecordError as exc:
+        return (
+            "rejected",
+            Quarantined(source=item.source, location=exc.location, field=exc.field, reason=exc.reason),
+        )
+    bands = minhash_bands(record.facts or "") if record.source not in CARD_SOURCES else []
+    return ("case", record, record.model_dump(mode="json"), masked, bands, item.location)
+
+
+def _process_chunk(items: list) -> list[tuple]:
+    return [_process_item(item) for item in items]
+
+
+def _worker_init() -> None:
+    # Ctrl-C reaches the whole process group: only the main process stops the run (cleanly, see
+    # ingest); a worker that died of it would break the pool before the main process could flush.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _processed(items: Iterable, pool: ProcessPoolExecutor | None, window: int) -> Iterator[tuple]:
+    """``_process_item`` of every item, in input order: inline, or by ``pool`` with at most ``window``
+    chunks in flight, so memory stays bounded however large the source is (results identical)."""
+    if pool is None:
+        for item in items:
+            yield _process_item(item)
+        return
+    in_flight: deque = deque()
+    source = iter(items)
+    while chunk := list(islice(source, CHUNK)):
+        in_flight.append(pool.submit(_process_chunk, chunk))
+        if len(in_flight) >= window:
+            yield from in_flight.popleft().result()
+    while in_flight:
+        yield from in_flight.popleft().result()
+
+
 def _carry_corpus_flags(record: CaseRecord, stored: dict | None) -> CaseRecord:
     """Keep flags that only the corpus pass sets, so an unchanged record compares equal."""
     if not stored:
@@ -149,17 +211,25 @@ def ingest(
     progress: bool = True,
     on_file: Callable[[Path, str], None] | None = None,
     batch: int = BATCH,
+    workers: int = 1,
 ) -> IngestReport:
-    """Ingest every record of ``paths`` into the store behind ``engine``, ``batch`` cases per transaction."""
+    """Ingest every record of ``paths`` into the store behind ``engine``, ``batch`` cases per transaction.
+
+    ``workers`` > 1 extracts, anonymizes and hashes records in that many processes; reading the
+    sources and writing the store stay in this process, in source order, so the stored cases and the
+    report are the same as with one worker.
+    """
     if batch < 1:
         raise ValueError(f"batch must be at least 1 case per transaction, got {batch}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     started = time.perf_counter()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     report = IngestReport(run_id=run_id)
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     quarantine_path = quarantine_dir / f"{run_id}.jsonl"
     db.start_run(engine, run_id)
-    pending: list[tuple[CaseRecord, str]] = []
+    pending: list[tuple[CaseRecord, dict, list[tuple[int, bytes]]]] = []
     statutes: list[dict] = []
     statute_keys: set[tuple[str, str]] = set()
     rejected: list[Quarantined] = []
@@ -174,21 +244,28 @@ def ingest(
             _flush()
 
     def _flush() -> None:
-        stored = db.existing_records(engine, [r.case_id for r, _ in pending])
+        stored = db.existing_records(engine, [r.case_id for r, _, _ in pending])
         to_write = []
+        dumped = {}
+        bands = {}
         counts = Counter()
-        for record, _loc in pending:
-            record = _carry_corpus_flags(record, stored.get(record.case_id))
-            as_json = record.model_dump(mode="json")
+        for record, as_json, record_bands in pending:
+            if record.case_id in stored:
+                carried = _carry_corpus_flags(record, stored[record.case_id])
+                if carried is not record:
+                    record, as_json = carried, carried.model_dump(mode="json")
             if record.case_id not in stored:
                 counts["stored_new"] += 1
-                to_write.append(record)
             elif stored[record.case_id] != as_json:
                 counts["updated"] += 1
-                to_write.append(record)
             else:
                 counts["unchanged"] += 1
-        db.upsert_cases(engine, to_write)  # the batch's one transaction: all of it, or none
+                continue
+            to_write.append(record)
+            dumped[record.case_id] = as_json
+            if record_bands:
+                bands[record.case_id] = record_bands
+        db.upsert_cases(engine, to_write, bands, dumped=dumped)  # the batch's one transaction: all of it, or none
         # counted only once committed, so a flush repeated after an interrupt does not count twice
         report.stored_new += counts["stored_new"]
         report.updated += counts["updated"]
@@ -214,8 +291,10 @@ def ingest(
             items: Iterable = parse_file(path)
             if progress:
                 items = tqdm(items, desc=f"{path.name} [{fmt}]", unit=" rec", leave=False, mininterval=0.5)
-            for item in items:
-                if isinstance(item, StatuteArticle):
+            for result in _processed(items, pool, window=4 * workers):
+                kind = result[0]
+                if kind == "statute":
+                    item = result[1]
                     report.statutes += 1
                     report.statutes_by_file[str(path)] += 1
                     statutes.append(item.__dict__)
@@ -223,26 +302,22 @@ def ingest(
                     report.statutes_distinct = len(statute_keys)
                     continue
                 report.read += 1
-                if isinstance(item, Quarantined):
-                    reject(item)
+                if kind == "rejected":
+                    reject(result[1])
                     continue
-                try:
-                    record, masked = process(item)
-                except RecordError as exc:
-                    reject(Quarantined(source=item.source, location=exc.location, field=exc.field, reason=exc.reason))
-                    continue
+                _, record, as_json, masked, record_bands, location = result
                 if record.case_id in first_seen:
                     report.repeated += 1
                     if len(report.repeated_at) < REPEATS_NAMED:
-                        report.repeated_at[item.location] = first_seen[record.case_id]
+                        report.repeated_at[location] = first_seen[record.case_id]
                     continue
-                first_seen[record.case_id] = item.location
+                first_seen[record.case_id] = location
                 if not record.facts:
                     report.without_facts[record.source] += 1
                 report.masked.update(masked)
                 report.by_charge.update(record.charges or ["(none)"])
                 report.by_outcome[record.outcome.type.value if record.outcome else "unknown"] += 1
-                pending.append((record, item.location))
+                pending.append((record, as_json, record_bands))
                 if len(pending) >= batch:
                     flush()
             flush()
@@ -250,6 +325,12 @@ def ingest(
                 db.upsert_statutes(engine, statutes)
                 statutes.clear()
 
+    # fork: the workers start with this process's modules (the extractor's tables) already loaded
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init)
+        if workers > 1
+        else None
+    )
     try:
         read_all()
     except KeyboardInterrupt:
@@ -259,6 +340,9 @@ def ingest(
         flush()
         with interrupts_deferred():
             db.upsert_statutes(engine, statutes)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
     db.add_quarantined(engine, run_id, rejected)
     _apply_corpus_flags(engine, report)
@@ -287,24 +371,8 @@ def refresh_corpus_flags(engine: Engine) -> dict[str, int]:
 
 
 def _apply_corpus_flags(engine: Engine, report: IngestReport) -> None:
-    records = list(db.iter_cases(engine))
-    by_id = {r.case_id: r for r in records}
-    with engine.begin() as conn:
-        for change in corpus_flags(records):
-            record = by_id[change.case_id].model_copy(update={"flags": change.flags})
-            by_id[change.case_id] = record
-            conn.execute(
-                update(db.cases)
-                .where(db.cases.c.case_id == change.case_id)
-                .values(
-                    record=record.model_dump(mode="json"),
-                    duplicate_of=change.flags.duplicate_of,
-                    near_duplicate_of=change.flags.near_duplicate_of,
-                    overturned=change.flags.overturned,
-                )
-            )
-    flags = [r.flags for r in by_id.values()]
-    report.exact_duplicates = sum(f.duplicate_of is not None for f in flags)
-    report.near_duplicates = sum(f.near_duplicate_of is not None for f in flags)
-    report.overturned = sum(f.overturned for f in flags)
-    report.superseded = sum(f.superseded for f in flags)
+    counts = apply_corpus_flags(engine)
+    report.exact_duplicates = counts.exact_duplicates
+    report.near_duplicates = counts.near_duplicates
+    report.overturned = counts.overturned
+    report.superseded = counts.superseded

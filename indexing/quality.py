@@ -27,8 +27,8 @@ MIN_FACT_CHARS = 15
 # 数罪并罚 caps fixed-term imprisonment at 25 years (刑法第69条), from the law table
 MAX_FIXED_TERM_MONTHS = GENERAL_BOUNDS.terms[OutcomeType.FIXED_TERM].combined_max_months_long or 300
 _NON_CONTENT = re.compile(r"[\s\W_]+", re.UNICODE)
-_CASE_NUMBER = re.compile(r"[（(]\d{4}[）)][^，。；、\s（(]{1,20}?号")
-_OVERTURN_WORDS = re.compile(r"撤销|改判|发回.{0,6}重(?:新)?审")
+CASE_NUMBER = re.compile(r"[（(]\d{4}[）)][^，。；、\s（(]{1,20}?号")
+OVERTURN_WORDS = re.compile(r"撤销|改判|发回.{0,6}重(?:新)?审")
 NEAR_DUP_THRESHOLD = 0.8
 SHINGLE = 5
 NUM_PERM = 64
@@ -94,8 +94,32 @@ def _shingles(text: str) -> list[bytes]:
     return [g.encode() for g in {body[i : i + SHINGLE] for i in range(max(1, len(body) - SHINGLE + 1))}]
 
 
+#: The LSH banding datasketch chooses for NEAR_DUP_THRESHOLD and NUM_PERM (5 bands of 11 rows): two
+#: cases are near-duplicate candidates when all rows of any one band agree. ``minhash_bands`` gives a
+#: case's bands so the store can keep them (the ``minhash_bands`` table) instead of an in-memory LSH.
+LSH_BANDS: tuple[tuple[int, int], ...] = tuple(MinHashLSH(threshold=NEAR_DUP_THRESHOLD, num_perm=NUM_PERM).hashranges)
+
+
+_EMPTY_MINHASH = MinHash(num_perm=NUM_PERM, seed=1)  # copied: drawing the permutations is a third of the cost
+
+
+def minhash(facts: str) -> MinHash:
+    mh = _EMPTY_MINHASH.copy()
+    mh.update_batch(_shingles(facts))
+    return mh
+
+
+def minhash_bands(facts: str) -> list[tuple[int, bytes]]:
+    """The LSH band keys of a case's facts: (band number, its 32-bit hash values as big-endian bytes)."""
+    values = minhash(facts).hashvalues
+    return [(i, values[start:end].astype(">u4").tobytes()) for i, (start, end) in enumerate(LSH_BANDS)]
+
+
 def corpus_flags(records: Iterable[CaseRecord]) -> list[FlagUpdate]:
-    """Recompute duplicate and overturned flags over the whole store; return only the changed ones.
+    """Recompute duplicate and overturned flags over ``records``, held in memory; return only the changed ones.
+
+    The definition of the corpus flags, for a few thousand cases at most: ``leian ingest`` computes the
+    same flags from the store in streams (indexing/corpus_pass.py), so memory does not grow with it.
 
     Why over the whole store: a duplicate or an overturning judgment may arrive in a later ingest
     than the case it concerns. The canonical copy of a duplicate group is its smallest case_id, so the
@@ -115,8 +139,7 @@ def corpus_flags(records: Iterable[CaseRecord]) -> list[FlagUpdate]:
     for r in sorted(records, key=lambda r: r.case_id):
         if canonical[r.case_id] != r.case_id:
             continue  # exact duplicates are already flagged; only canonical copies enter the LSH
-        mh = MinHash(num_perm=NUM_PERM, seed=1)
-        mh.update_batch(_shingles(r.facts))
+        mh = minhash(r.facts)
         hits = lsh.query(mh)
         if hits:
             near[r.case_id] = min(hits)
@@ -126,11 +149,11 @@ def corpus_flags(records: Iterable[CaseRecord]) -> list[FlagUpdate]:
     for r in records:
         if r.procedure not in (Procedure.SECOND, Procedure.RETRIAL) or not r.judgment:
             continue
-        if not _OVERTURN_WORDS.search(r.judgment):
+        if not OVERTURN_WORDS.search(r.judgment):
             continue
         own = normalize_case_number(r.case_number or "")
         text = " ".join(t for t in (r.facts, r.reasoning, r.judgment) if t)
-        for number in {normalize_case_number(m) for m in _CASE_NUMBER.findall(text)} - {own}:
+        for number in {normalize_case_number(m) for m in CASE_NUMBER.findall(text)} - {own}:
             for target in by_number.get(number, []):
                 overturned.setdefault(target, r.case_id)
 

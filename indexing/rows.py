@@ -11,7 +11,8 @@ without touching a caller.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import mmap
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
@@ -119,6 +120,9 @@ def read_rows(path: Path) -> list[IndexRow]:
         return [json.loads(line) for line in fh]
 
 
+_CATEGORICAL = ("court_level", "province", "case_type", "cause")  # filter fields kept as category codes
+
+
 @dataclass
 class Filters:
     """Metadata filters; each is ignored when None or empty."""
@@ -139,30 +143,118 @@ class Filters:
         )
 
 
+class RowsOnDisk(Sequence[IndexRow]):
+    """The rows of ``cases.jsonl`` read from the file (memory-mapped) when asked for, not held.
+
+    What stays in memory is one 8-byte offset per row; a row is decoded from its line on each access,
+    which costs microseconds for the few rows an answer shows and keeps a million-case index's rows
+    out of the process's memory (the page cache keeps the hot ones, shared between service workers).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with path.open("rb") as fh:
+            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if path.stat().st_size else b""
+        starts = [0]
+        find, end = self._map.find, len(self._map)
+        pos = find(b"\n")
+        while pos != -1:
+            starts.append(pos + 1)
+            pos = find(b"\n", pos + 1)
+        if starts[-1] >= end:
+            starts.pop()  # the newline that ends the last row starts no row
+        self._starts = np.array([*starts, end], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def release_pages(self) -> None:
+        """Drop the file's pages from this process's resident set (they stay in the page cache).
+
+        After a pass over every row (building the filter columns) all of the file would count as
+        this process's memory; rows are read again from the cache or the disk when asked for.
+        """
+        if isinstance(self._map, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            self._map.madvise(mmap.MADV_DONTNEED)
+
+    def _row(self, i: int) -> IndexRow:
+        return json.loads(self._map[self._starts[i] : self._starts[i + 1]])
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def,override]
+        if isinstance(i, slice):
+            return [self._row(j) for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"row {i} out of range (0..{len(self) - 1})")
+        return self._row(i)
+
+    def __iter__(self) -> Iterator[IndexRow]:
+        for i in range(len(self)):
+            yield self._row(i)
+
+
+class CaseIds(Mapping[str, int]):
+    """case_id -> row, as sorted fixed-width byte strings and a binary search instead of a dict of strings."""
+
+    def __init__(self, case_ids: Sequence[str]) -> None:
+        ids = np.array([c.encode("utf-8") for c in case_ids], dtype=bytes)
+        self._order = np.argsort(ids, kind="stable")
+        self._sorted = ids[self._order]
+
+    def __getitem__(self, case_id: str) -> int:
+        key = case_id.encode("utf-8")
+        at = int(np.searchsorted(self._sorted, key))
+        if at < len(self._sorted) and self._sorted[at] == key:
+            return int(self._order[at])
+        raise KeyError(case_id)
+
+    def __len__(self) -> int:
+        return len(self._sorted)
+
+    def __iter__(self) -> Iterator[str]:
+        for key in self._sorted:
+            yield key.decode("utf-8")
+
+
 class RowStore:
     """The rows of one index version and the vectorized filters over them.
 
-    Filters are column arrays (one per filterable field, an inverted list per charge), so a filter is
-    a few numpy comparisons over all rows rather than a Python pass.
+    Filters are column arrays (one code array per filterable field, an inverted list per charge), so a
+    filter is a few numpy comparisons over all rows rather than a Python pass. The rows themselves
+    are a sequence: a list when built in memory, :class:`RowsOnDisk` when loaded from ``cases.jsonl``.
     """
 
-    def __init__(self, rows: list[IndexRow]) -> None:
+    def __init__(self, rows: Sequence[IndexRow]) -> None:
         self._rows = rows
-        self.row_of = {row["case_id"]: i for i, row in enumerate(rows)}
+        ids: list[str] = []
         rows_of_charge: dict[str, list[int]] = {}
-        for i, r in enumerate(rows):
+        values: dict[str, list[str]] = {key: [] for key in _CATEGORICAL}
+        years: list[int] = []
+        flagged: list[bool] = []
+        for i, r in enumerate(rows):  # one pass: rows on disk are decoded once here
+            ids.append(r["case_id"])
             for charge in r["charges"]:
                 rows_of_charge.setdefault(charge, []).append(i)
-        self._rows_of_charge = {c: np.array(v) for c, v in rows_of_charge.items()}
-        self._columns = {key: np.array([r[key] or "" for r in rows], dtype=object)  # type: ignore[literal-required]
-                         for key in ("court_level", "province", "case_type", "cause")}
-        self._years = np.array([r["year"] or 0 for r in rows])
-        self._flagged = np.array([bool(r["flags"]["overturned"] or r["flags"]["superseded"] or r["flags"]["near_duplicate_of"])
-                                  for r in rows])
+            for key in _CATEGORICAL:
+                values[key].append(r[key] or "")  # type: ignore[literal-required]
+            years.append(r["year"] or 0)
+            flagged.append(bool(r["flags"]["overturned"] or r["flags"]["superseded"] or r["flags"]["near_duplicate_of"]))
+        self.row_of = CaseIds(ids)
+        self._rows_of_charge = {c: np.array(v, dtype=np.int32) for c, v in rows_of_charge.items()}
+        self._columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for key, column in values.items():
+            categories, codes = np.unique(np.array(column, dtype=object), return_inverse=True)
+            self._columns[key] = (categories, codes.astype(np.int32))
+        self._years = np.array(years, dtype=np.int16)
+        self._flagged = np.array(flagged, dtype=bool)
 
     @classmethod
     def load(cls, path: Path) -> RowStore:
-        return cls(read_rows(path))
+        rows = RowsOnDisk(path)
+        store = cls(rows)
+        rows.release_pages()
+        return store
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -174,7 +266,7 @@ class RowStore:
         return iter(self._rows)
 
     @property
-    def rows(self) -> list[IndexRow]:
+    def rows(self) -> Sequence[IndexRow]:
         """Every row, in index order."""
         return self._rows
 
@@ -189,10 +281,11 @@ class RowStore:
                 if charge in self._rows_of_charge:
                     with_charge[self._rows_of_charge[charge]] = True
             keep &= with_charge
-        for key, column in self._columns.items():
+        for key, (categories, codes) in self._columns.items():
             value = getattr(filters, key)
             if value:
-                keep &= column == value
+                at = int(np.searchsorted(categories, value))
+                keep &= (codes == at) if at < len(categories) and categories[at] == value else False
         if filters.year_from:
             keep &= self._years >= filters.year_from
         if filters.year_to:

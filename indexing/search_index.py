@@ -12,7 +12,7 @@ models only when first used.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -121,12 +121,12 @@ class SearchIndex:
     # what callers read of the parts, under the names they have always had
 
     @property
-    def rows(self) -> list[IndexRow]:
+    def rows(self) -> Sequence[IndexRow]:
         """The display rows, in index order (row i is vector i)."""
         return self.store.rows
 
     @property
-    def row_of(self) -> dict[str, int]:
+    def row_of(self) -> Mapping[str, int]:
         return self.store.row_of
 
     @property

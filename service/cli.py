@@ -59,6 +59,8 @@ def ingest(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Cases per transaction (a kill loses at most the batch in progress)")] = 500,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes that extract and anonymize "
+                                         "(the store is written by one; results are the same as with 1)")] = 1,
 ) -> None:
     """Read judgments, extract, anonymize, check quality and store them; print the ingest report."""
     from indexing.errors import LeiAnError
@@ -69,7 +71,8 @@ def ingest(
     settings, engine = _engine(data_dir)
     status = 2
     try:
-        report = run_ingest(sources, engine, settings.data_dir / "quarantine", progress=not quiet, batch=batch)
+        report = run_ingest(sources, engine, settings.data_dir / "quarantine", progress=not quiet, batch=batch,
+                            workers=workers)
         status = 1 if report.unreadable_sources else 0
     except LeiAnError as exc:
         _fail(str(exc))

@@ -6,9 +6,12 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from indexing import db
+from indexing.corpus_pass import apply_corpus_flags
+from indexing.db import make_engine
 from indexing.parse import detect_format
 from indexing.pipeline import ingest
 from indexing.quality import corpus_flags
@@ -165,3 +168,62 @@ def test_superseded_provisions_are_flagged(engine: Engine, tmp_path: Path) -> No
         assert r.date and "amended by" in (r.flags.superseded_reason or "")
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).where(db.cases.c.superseded.is_(True))).scalar_one() == len(superseded)
+
+
+def _store_snapshot(engine: Engine) -> tuple[list, list]:
+    with engine.connect() as conn:
+        cases = conn.execute(select(db.cases.c.case_id, db.cases.c.record).order_by(db.cases.c.case_id)).all()
+        bands = conn.execute(select(db.minhash_bands).order_by(db.minhash_bands.c.case_id, db.minhash_bands.c.band)).all()
+    return [(cid, rec) for cid, rec in cases], [tuple(row) for row in bands]
+
+
+def test_two_workers_store_the_same_cases_and_report_as_one(engine: Engine, tmp_path: Path) -> None:
+    """--workers extracts in a process pool; the store and the report must not depend on it."""
+    one = ingest([SAMPLES], engine, tmp_path / "q1", progress=False, workers=1)
+    other = make_engine(f"sqlite:///{tmp_path / 'two.db'}")
+    two = ingest([SAMPLES], other, tmp_path / "q2", progress=False, workers=2, batch=97)
+    varying = ("run_id", "seconds", "docs_per_second", "quarantine_file")
+    assert {k: v for k, v in one.to_dict().items() if k not in varying} == {
+        k: v for k, v in two.to_dict().items() if k not in varying
+    }
+    cases_one, bands_one = _store_snapshot(engine)
+    assert (cases_one, bands_one) == _store_snapshot(other)
+    # every text case has its LSH bands stored with it; cards (no text) have none
+    assert len(bands_one) == 5 * (len(cases_one) - one.without_facts["traffic_card"])
+    other.dispose()
+
+
+def test_workers_below_one_are_refused(engine: Engine, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        ingest([SAMPLES / "cail_sample.jsonl"], engine, tmp_path / "q", progress=False, workers=0)
+
+
+def test_streamed_corpus_flags_equal_the_in_memory_definition(engine: Engine, tmp_path: Path) -> None:
+    """The store-side pass (indexing/corpus_pass.py) flags exactly what quality.corpus_flags would."""
+    lines = _first_lines(SAMPLES / "lecard_v1_sample.jsonl", 2)
+    copy, near = json.loads(lines[0]), json.loads(lines[1])
+    copy["ridx"], copy["q"] = "copy", copy["q"].replace("，", ", ")
+    near["ridx"], near["q"] = "near", near["q"][: int(len(near["q"]) * 0.95)]
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in (copy, near)), encoding="utf-8")
+    report = ingest([SAMPLES, extra], engine, tmp_path / "q", progress=False, workers=2)
+    assert report.exact_duplicates >= 1 and report.near_duplicates >= 1
+    assert corpus_flags(db.iter_cases(engine)) == []  # nothing the reference would still change
+
+    # A first-instance judgment stored (as by an older release) without its LSH bands, varied to carry
+    # the case number a second-instance judgment in the store overturned: the next pass fills in its
+    # bands and flags it; restoring its own number removes the flag again.
+    records = list(db.iter_cases(engine))
+    second = next(r for r in records if r.case_number and "京02刑终218号" in r.case_number)
+    first = next(r for r in records if r.procedure and r.procedure.value == "first_instance" and r.source == "judge")
+    db.upsert_cases(engine, [first.model_copy(update={"case_number": "（2019）京0106刑初158号"})])
+    with engine.begin() as conn:
+        conn.execute(db.minhash_bands.delete().where(db.minhash_bands.c.case_id == first.case_id))
+    counts = apply_corpus_flags(engine)
+    assert counts.bands_filled == 1 and counts.overturned == 1 and counts.changed == 1
+    flagged = db.get_case(engine, first.case_id)
+    assert flagged is not None and flagged.flags.overturned and flagged.flags.overturned_by == second.case_id
+    assert corpus_flags(db.iter_cases(engine)) == []
+    db.upsert_cases(engine, [first])
+    assert apply_corpus_flags(engine).overturned == 0
+    assert corpus_flags(db.iter_cases(engine)) == []
