@@ -105,6 +105,8 @@ def test_an_incremental_milvus_build_is_served_without_a_restart_and_switches_th
         engine.dispose()
         manifest = read_manifest(second)
         assert manifest["backend"]["kind"] == "milvus" and manifest["added_incrementally"] == 0
+        # no case changed: the switch reuses the version's models rather than fitting them again
+        assert manifest["sentencing"] == read_manifest(first)["sentencing"] and (second / "sentencing").is_dir()
         _served(client, second.name)  # the running server loads the new version in the background, then switches
         r = client.post("/v1/search", json={"text": QUERIES[1], "k": 5, "filters": {"charges": ["危险驾驶罪"]}})
         assert r.status_code == 200, r.text
