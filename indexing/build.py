@@ -12,6 +12,7 @@ the whole corpus, which is what to do once the corpus has grown a lot.
 
 from __future__ import annotations
 
+import filecmp
 import json
 import logging
 import shutil
@@ -159,8 +160,8 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
             "components": ["cases.jsonl", "embeddings.npy", "dense.faiss", "tokens.jsonl", "bm25", "embedder", "charges",
                            "sentencing"],
         }
-        if previous is not None and not new_idx and _same_rows(previous["dir"] / "cases.jsonl", temp / "cases.jsonl") \
-                and all((previous["dir"] / part).is_dir() for part in ("charges", "sentencing")):
+        same_rows = previous is not None and filecmp.cmp(previous["dir"] / "cases.jsonl", temp / "cases.jsonl", shallow=False)
+        if same_rows and not new_idx and all((previous["dir"] / part).is_dir() for part in ("charges", "sentencing")):
             # nothing the models learn from changed (a switch of backend, a build on a schedule): fitting them
             # again would give the same models, at most of a build's time
             progress("no case changed since the current version: its charge and sentencing models are reused")
@@ -191,19 +192,6 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
                 for v in artifacts.indexes_dir(config.data_dir).iterdir() if (v / "manifest.json").is_file()]
         drop_collections_except(manifest["backend"]["uri"], config.data_dir, [c for c in kept if c])
     return final
-
-
-def _same_rows(previous: Path, current: Path) -> bool:
-    """Whether two versions' display rows are the same, line for line (cases, order, flags, outcomes)."""
-    if previous.stat().st_size != current.stat().st_size:
-        return False
-    with previous.open("rb") as a, current.open("rb") as b:
-        while True:
-            x, y = a.read(1 << 20), b.read(1 << 20)
-            if x != y:
-                return False
-            if not x:
-                return True
 
 
 def _backend_spec(config: BuildConfig) -> dict | None:

@@ -28,10 +28,7 @@ _NOT = r"(?<![未无没不非])"
 
 
 def _amount(m: re.Match) -> float | None:
-    n = to_number(m.group("n"))
-    if n is None:
-        return None
-    return n * {"万": 10_000, "千": 1_000}.get(m.group("w") or "", 1)
+    return to_number(m.group("n") + (m.group("w") or ""))  # to_number reads 5万, 1.5千, 捌万
 
 
 def _largest_amount(*patterns: re.Pattern) -> Callable[[str], float | None]:

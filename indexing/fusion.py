@@ -238,29 +238,26 @@ def retrieve(
     else:
         dense = index.dense_candidates(draft.vector, CANDIDATES, mask)
         candidates = set(dense) | set(index.bm25.candidates(bm25_all, CANDIDATES, mask))
+    # narrower pools join the candidates even when neither method's global top-N reaches them (scored
+    # exactly over their rows): the cases of the judge's (or the predicted) charges, which may be rare in
+    # the corpus, and for a civil draft the civil cases, which a mostly criminal corpus crowds out
+    narrowed: list[Filters] = []
     if (draft.charges_given and fusion.given_charge) or (draft.charges_source == "predicted" and fusion.predicted_charge):
-        # the judge's (or the predicted) charges may be rare in the corpus: their cases join the pool even
-        # when neither method's global top-N reaches them (scored exactly over the cases with those charges)
-        if milvus is not None:
-            candidates.update(milvus.dense(draft.vector, CANDIDATES, filter_expr(filters, charges=list(draft.record.charges))))
-        else:
-            same = index.mask(Filters(charges=list(draft.record.charges)))
-            if mask is not None and same is not None:
-                same &= mask
-            found = index.dense_candidates(draft.vector, CANDIDATES, same)
-            dense.update(found)
-            candidates.update(found)
+        narrowed.append(Filters(charges=list(draft.record.charges)))
     civil_draft = draft.record.case_type == CaseType.CIVIL and fusion.civil_type > 0
-    if civil_draft:  # the civil cases join the pool even where criminal texts fill both global top-Ns
+    if civil_draft:
+        narrowed.append(Filters(case_type=CaseType.CIVIL.value))
+    for narrow in narrowed:
         if milvus is not None:
-            candidates.update(milvus.dense(draft.vector, CANDIDATES, filter_expr(filters, case_type=CaseType.CIVIL.value)))
-        else:
-            same_type = index.mask(Filters(case_type=CaseType.CIVIL.value))
-            if mask is not None and same_type is not None:
-                same_type &= mask
-            found = index.dense_candidates(draft.vector, CANDIDATES, same_type)
-            dense.update(found)
-            candidates.update(found)
+            candidates.update(milvus.dense(draft.vector, CANDIDATES,
+                                           filter_expr(filters, charges=narrow.charges, case_type=narrow.case_type)))
+            continue
+        same = index.mask(narrow)
+        if mask is not None and same is not None:
+            same = same & mask
+        found = index.dense_candidates(draft.vector, CANDIDATES, same)
+        dense.update(found)
+        candidates.update(found)
     if not candidates:
         return []
     # a candidate found by one method only is scored by the other too, so fusion compares like with like

@@ -82,7 +82,7 @@ def connect(uri: str) -> Any:
         raise ArtifactError(f"cannot open Milvus at {uri}: {exc}{why}") from exc
 
 
-def _schema(client: Any, dim: int) -> tuple[Any, Any]:
+def _schema(client: Any, dim: int, cases: int) -> tuple[Any, Any]:
     from pymilvus import DataType, Function, FunctionType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -99,7 +99,10 @@ def _schema(client: Any, dim: int) -> tuple[Any, Any]:
     schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
                                  output_field_names=["sparse"]))
     index = client.prepare_index_params()
-    index.add_index("vector", index_type="FLAT", metric_type="IP")
+    if cases < EXACT_BELOW:
+        index.add_index("vector", index_type="FLAT", metric_type="IP")
+    else:
+        index.add_index("vector", index_type="HNSW", metric_type="IP", params={"M": 32, "efConstruction": 200})
     index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
     return schema, index
 
@@ -136,11 +139,7 @@ def load_version(directory: Path, version: str, uri: str, *, progress: Any = Non
     vectors = np.load(directory / "embeddings.npy", mmap_mode="r")
     if client.has_collection(name):  # left by a build killed after loading it: its version was never published
         client.drop_collection(name)
-    schema, index = _schema(client, int(vectors.shape[1]))
-    if len(rows) >= EXACT_BELOW:
-        index = client.prepare_index_params()
-        index.add_index("vector", index_type="HNSW", metric_type="IP", params={"M": 32, "efConstruction": 200})
-        index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    schema, index = _schema(client, int(vectors.shape[1]), len(rows))
     client.create_collection(name, schema=schema, index_params=index)
     for start in range(0, len(rows), INSERT_BATCH):
         batch = [entity(i, rows[i], vectors[i]) for i in range(start, min(start + INSERT_BATCH, len(rows)))]
