@@ -90,9 +90,25 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
             shared.mkdir()
             build(shared)
             (shared / ".complete").touch()
-    shutil.rmtree(private)
-    shutil.copytree(shared, private, ignore=shutil.ignore_patterns("*.db", "*.db-wal", "*.db-shm", ".complete"))
-    for db in shared.glob("*.db"):
-        with sqlite3.connect(db) as src, sqlite3.connect(private / db.name) as dst:
+    return copy_data_dir(shared, private)
+
+
+def copy_data_dir(source: Path, dest: Path) -> Path:
+    """A private copy of a data dir that a test may change (uploads, builds, alerts, keys go to the copy).
+
+    The index versions are hard links (a version is never changed once published, and CURRENT is
+    replaced, not written in place), so the copy costs no disk; a build's lock and state stay behind;
+    the SQLite stores are copied through SQLite's backup API; anything else is copied.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    skip = shutil.ignore_patterns("*.db", "*.db-wal", "*.db-shm", ".complete", ".build.lock", "build-state.json")
+    for part in source.iterdir():
+        if part.is_dir():
+            shutil.copytree(part, dest / part.name, ignore=skip, dirs_exist_ok=True,
+                            copy_function=os.link if part.name == "indexes" else shutil.copy2)
+        elif not skip(str(source), [part.name]):
+            shutil.copy2(part, dest / part.name)
+    for db in source.glob("*.db"):
+        with sqlite3.connect(db) as src, sqlite3.connect(dest / db.name) as dst:
             src.backup(dst)
-    return private
+    return dest

@@ -17,7 +17,7 @@ from indexing.db import make_engine
 from indexing.pipeline import ingest
 from service.config import Settings
 from service.main import create_app
-from tests.conftest import SAMPLES, built_once
+from tests.conftest import SAMPLES, built_once, copy_data_dir
 
 # a fast-training configuration: the tests check behaviour, evaluation/ measures quality
 TEST_EPOCHS = 1
@@ -44,25 +44,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 def copy_of(built: Built, dest: Path) -> Built:
-    """A copy of the built data (store and index) that a test may change: uploads and builds go there.
-
-    The index versions are hard links (a version is never changed once published, and CURRENT is
-    replaced, not written in place), so the copy costs no disk; the store is copied with SQLite's backup.
-    """
-    import os
-    import shutil
-    import sqlite3
-
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(built.data_dir / "indexes", dest / "indexes", copy_function=os.link,
-                    ignore=shutil.ignore_patterns(".build.lock", "build-state.json"))  # a build's own, not shared
-    source = sqlite3.connect(built.database_url.removeprefix("sqlite:///"))
-    target = sqlite3.connect(dest / "leian.db")
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
+    """A copy of the built data (store and index) that a test may change (:func:`tests.conftest.copy_data_dir`)."""
+    copy_data_dir(built.data_dir, dest)
     return Built(dest, f"sqlite:///{dest / 'leian.db'}")
 
 

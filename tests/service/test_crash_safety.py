@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -32,7 +31,7 @@ from indexing.errors import ArtifactError
 from indexing.pipeline import ingest
 from indexing.schema import CaseRecord
 from service.deps import IndexHolder
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, copy_data_dir
 from tests.service.conftest import Built
 
 LEIAN = [sys.executable, "-m", "service.cli"]
@@ -205,18 +204,11 @@ def first_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def copy_store(source: Path, data_dir: Path) -> None:
-    """A private copy of a built data dir (indexes, and the database through SQLite's backup API)."""
-    shutil.copytree(source / "indexes", data_dir / "indexes")
-    with sqlite3.connect(source / "leian.db") as src, sqlite3.connect(data_dir / "leian.db") as dst:
-        src.backup(dst)
-
-
 @pytest.fixture()
 def built_store(first_build: Path, tmp_path: Path) -> tuple[Path, Path]:
     """This test's own copy of ``first_build``, and its current version."""
     data_dir = tmp_path / "d"
-    copy_store(first_build, data_dir)
+    copy_data_dir(first_build, data_dir)
     return data_dir, current_dir(data_dir)
 
 
@@ -343,7 +335,7 @@ def test_server_keeps_answering_from_the_previous_version_during_rebuilds(built_
 
 def test_alerts_the_api_answered_survive_a_killed_server(built: Built, tmp_path: Path) -> None:
     data_dir = tmp_path / "d"
-    copy_store(built.data_dir, data_dir)  # the session's index has a sentencing model; its alerts stay there
+    copy_data_dir(built.data_dir, data_dir)  # the session's index has a sentencing model; its alerts stay there
     proc, base = _serve(data_dir)
     body = {"text": DRAFT, "charges": ["危险驾驶"], "proposed": {"type": "有期徒刑", "months": 60},
             "court": "crash-test", "case_ref": "kill"}

@@ -5,8 +5,6 @@ server switches to. Skipped, with the reason, only where pymilvus is not install
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 import time
 from pathlib import Path
 
@@ -32,7 +30,7 @@ from service.cli import app as cli_app
 from service.config import Settings
 from service.main import create_app
 from service.retrieve import prepare_draft, retrieve
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, copy_data_dir
 from tests.service.conftest import Built, live_server
 
 pytestmark = pytest.mark.skipif(milvus_missing() is not None, reason=str(milvus_missing()))
@@ -40,17 +38,10 @@ pytestmark = pytest.mark.skipif(milvus_missing() is not None, reason=str(milvus_
 QUERIES = [json.loads(x)["q"] for x in (SAMPLES / "lecard_v1_sample.jsonl").read_text(encoding="utf-8").splitlines()][:30]
 
 
-def _copy(built: Built, dest: Path) -> Path:
-    shutil.copytree(built.data_dir / "indexes", dest / "indexes")
-    with sqlite3.connect(built.data_dir / "leian.db") as src, sqlite3.connect(dest / "leian.db") as dst:
-        src.backup(dst)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def both(built: Built, tmp_path_factory: pytest.TempPathFactory) -> tuple[SearchIndex, SearchIndex]:
     """The sample's current version twice: served by FAISS, and loaded into milvus-lite and served from it."""
-    data_dir = _copy(built, tmp_path_factory.mktemp("milvus"))
+    data_dir = copy_data_dir(built.data_dir, tmp_path_factory.mktemp("milvus"))
     version = current_dir(data_dir)
     faiss_index = SearchIndex(version, with_sentencing=False)
     milvus_index = SearchIndex(version, with_sentencing=False)
@@ -94,7 +85,7 @@ def test_filters_mean_the_same_in_milvus(both: tuple[SearchIndex, SearchIndex], 
 
 def test_an_incremental_milvus_build_is_served_without_a_restart_and_switches_the_alias(
         built: Built, tmp_path: Path) -> None:
-    data_dir = _copy(built, tmp_path / "d")
+    data_dir = copy_data_dir(built.data_dir, tmp_path / "d")
     first = current_dir(data_dir)
     url = f"sqlite:///{data_dir / 'leian.db'}"
     with live_server(create_app(Settings(data_dir=data_dir, database_url=url))) as base, \

@@ -14,9 +14,9 @@ import httpx
 
 from service.config import Settings
 from service.main import create_app
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, copy_data_dir
 from tests.service.conftest import Built
-from tests.service.test_crash_safety import _serve, _stop, copy_store
+from tests.service.test_crash_safety import _serve, _stop
 
 REQUESTS = 48
 
@@ -37,7 +37,7 @@ def _drafts() -> list[str]:
 
 def test_two_workers_share_the_index_and_store_every_assessment(built: Built, tmp_path: Path) -> None:
     data_dir = tmp_path / "d"
-    copy_store(built.data_dir, data_dir)
+    copy_data_dir(built.data_dir, data_dir)
     proc, base = _serve(data_dir, 2, "--threads", "2")
     drafts = _drafts()
 
