@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -207,8 +208,8 @@ def make_synthetic_index(index: SearchIndex, n: int, directory: Path) -> dict:
     synthetic. The embedder and sentencing model are the real index's. Only speed is measured on it.
     """
     from indexing.bm25 import BM25Index
-    from indexing.build import default_faiss_spec
-    from indexing.dense import build_faiss, save_faiss
+    from indexing.dense import build_faiss, default_faiss_spec, save_faiss
+    from indexing.rows import IndexRow, write_rows
 
     with (index.directory / "tokens.jsonl").open(encoding="utf-8") as fh:
         tokens = [json.loads(line) for line in fh]
@@ -222,15 +223,17 @@ def make_synthetic_index(index: SearchIndex, n: int, directory: Path) -> dict:
     BM25Index.build(toks).save(directory / "bm25")
     del toks
     build_s = time.perf_counter() - t
-    for part in ("embedder", "sentencing"):
+    for part in ("embedder", "charges", "sentencing"):  # the real index's models, as a server loads them
         if (index.directory / part).is_dir():
             shutil.copytree(index.directory / part, directory / part)
-    with (directory / "cases.jsonl").open("w", encoding="utf-8") as fh:
-        for i, j in zip(a, b, strict=True):
+    def synthetic_rows() -> Iterator[IndexRow]:
+        for k, (i, j) in enumerate(zip(a, b, strict=True)):
             row = dict(index.rows[i])
-            row["case_id"] = f"synthetic-{i}-{j}"
+            row["case_id"] = f"synthetic-{k}-{i}-{j}"  # the same pair can be drawn twice
             row["flags"] = {**row["flags"], "synthetic": True}
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            yield row  # type: ignore[misc]
+
+    write_rows(synthetic_rows(), directory / "cases.jsonl")
     (directory / "manifest.json").write_text(
         json.dumps({**index.manifest, "version": "synthetic", "cases": n, "faiss": spec}), encoding="utf-8"
     )

@@ -8,6 +8,12 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+#: Postings a query reads to choose its BM25 candidates. Below it (every query on a corpus of tens of
+#: thousands of cases) all of a query's postings are summed; above it (a million cases, where 被告人
+#: alone has a posting per case) the candidates are chosen by the query's rarest tokens that fit, and
+#: only the candidates get the exact score of every token (:class:`BM25Query`).
+POSTINGS_BUDGET = 2_000_000
+
 
 class BM25Index:
     """A bm25s index plus the knowledge of how to tokenize queries for it.
@@ -22,6 +28,8 @@ class BM25Index:
 
     def __init__(self, model: bm25s.BM25) -> None:
         self.model = model
+        #: postings a query may read to choose its candidates (None: every query scored exactly)
+        self.postings_budget: int | None = POSTINGS_BUDGET
         scores = model.scores
         # plain ndarray views of the (possibly memory-mapped) arrays: same memory, no memmap subclass
         self._data = np.asarray(scores["data"])
@@ -41,20 +49,15 @@ class BM25Index:
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every document (dense vector), for fusion and filtered search."""
+        return self.query(query_tokens, postings_budget=None).all_scores()
+
+    def query(self, query_tokens: list[str], postings_budget: int | None | str = "default") -> BM25Query:
+        """One query's scoring (see :class:`BM25Query`) within ``postings_budget`` (None: always exact;
+        by default this index's ``postings_budget``)."""
         vocab = self.model.vocab_dict
         ids = np.fromiter((vocab[t] for t in query_tokens if t in vocab), dtype=np.int64)
-        if not len(ids):
-            return np.zeros(self._num_docs, dtype=np.float32)
-        # a repeated token counts again, as in bm25s: each distinct token's postings once, times its count
-        distinct, counts = np.unique(ids, return_counts=True)
-        starts, ends = self._indptr[distinct], self._indptr[distinct + 1]
-        lengths = ends - starts
-        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
-        weights = self._data[offsets] * np.repeat(counts, lengths)
-        scores = np.bincount(self._indices[offsets], weights=weights, minlength=self._num_docs)
-        if self.model.nonoccurrence_array is not None:  # BM25L / BM25+ variants
-            scores += float(self.model.nonoccurrence_array[ids].sum())
-        return scores.astype(np.float32)
+        budget = self.postings_budget if postings_budget == "default" else postings_budget
+        return BM25Query(self, ids, budget)  # type: ignore[arg-type]
 
     def idf(self, token: str) -> float:
         """BM25's inverse document frequency of a token (0 documents: the largest)."""
@@ -79,6 +82,12 @@ class BM25Index:
             out[tok] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
         return out
 
+    def postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding a token (ascending: bm25s builds its matrix in document order) and its
+        precomputed score in each."""
+        start, end = int(self._indptr[token_id]), int(self._indptr[token_id + 1])
+        return self._indices[start:end], self._data[start:end]
+
     def candidates(self, scores: np.ndarray, n: int, mask: np.ndarray | None) -> dict[int, float]:
         """The top-n rows of :meth:`scores`'s result with a score above 0, within ``mask``."""
         from indexing.dense import top_positions
@@ -95,3 +104,82 @@ class BM25Index:
     @classmethod
     def load(cls, directory: Path, mmap: bool = True) -> BM25Index:
         return cls(bm25s.BM25.load(str(directory), mmap=mmap, show_progress=False, verbosity=0))
+
+
+class BM25Query:
+    """One query's BM25 scores: exact for the candidates fusion ranks, chosen within a postings budget.
+
+    Why: scoring every document sums the postings of every query token, and at a million cases the
+    common ones (被告人, 经审理查明 …) hold a posting for nearly every case: tens of millions of additions
+    per query, most of a search's time. Those tokens add at most a few tenths to any score (their IDF
+    is near 0) so they barely decide which documents are the top few hundred; they are left out of
+    the choice, cheapest-first, until the rest fit ``postings_budget``. The chosen candidates then get
+    the exact score (each left-out token's weight found by binary search in its sorted postings), so
+    fusion sees the same BM25 scores as a full scoring would give them. Under the budget everything
+    is exact, as before.
+    """
+
+    def __init__(self, index: BM25Index, ids: np.ndarray, postings_budget: int | None) -> None:
+        self.index = index
+        # a repeated token counts again, as in bm25s: each distinct token's postings once, times its count
+        self.distinct, self.counts = np.unique(ids, return_counts=True)
+        lengths = index._indptr[self.distinct + 1] - index._indptr[self.distinct]
+        keep = np.ones(len(self.distinct), dtype=bool)
+        if postings_budget is not None and int(lengths.sum()) > postings_budget:
+            by_length = np.argsort(lengths, kind="stable")  # rarest first
+            fits = np.cumsum(lengths[by_length]) <= postings_budget
+            keep[:] = False
+            keep[by_length[fits]] = True
+        self.kept = keep
+        self.exact = bool(keep.all())
+        self._partial: np.ndarray | None = None
+
+    def _sum(self, which: np.ndarray) -> np.ndarray:
+        index = self.index
+        distinct, counts = self.distinct[which], self.counts[which]
+        if not len(distinct):
+            return np.zeros(index._num_docs, dtype=np.float64)
+        starts, ends = index._indptr[distinct], index._indptr[distinct + 1]
+        lengths = ends - starts
+        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
+        weights = index._data[offsets] * np.repeat(counts, lengths)
+        return np.bincount(index._indices[offsets], weights=weights, minlength=index._num_docs)
+
+    def _nonoccurrence(self) -> float:
+        extra = self.index.model.nonoccurrence_array  # BM25L / BM25+ variants
+        return float(extra[np.repeat(self.distinct, self.counts)].sum()) if extra is not None else 0.0
+
+    def partial_scores(self) -> np.ndarray:
+        """Every document's score over the kept tokens (all tokens when exact), float64."""
+        if self._partial is None:
+            self._partial = self._sum(self.kept) + self._nonoccurrence()
+        return self._partial
+
+    def all_scores(self) -> np.ndarray:
+        """Every document's exact score (float32, as bm25s): the whole postings of every token."""
+        if self.exact:
+            return self.partial_scores().astype(np.float32)
+        return (self._sum(np.ones(len(self.distinct), dtype=bool)) + self._nonoccurrence()).astype(np.float32)
+
+    def top(self, n: int, mask: np.ndarray | None) -> dict[int, float]:
+        """The n best documents (within ``mask``) by the kept tokens, with their exact scores."""
+        found = self.index.candidates(self.partial_scores().astype(np.float32), n, mask)
+        if self.exact or not found:
+            return found
+        rows = np.fromiter(found, dtype=np.int64, count=len(found))
+        return dict(zip(rows.tolist(), self.scores_of(rows).tolist(), strict=True))
+
+    def scores_of(self, rows: np.ndarray) -> np.ndarray:
+        """The exact scores of ``rows`` (float32; the values :meth:`all_scores` holds for them, up to the
+        order in which float64 sums round)."""
+        scores = self.partial_scores()[rows]
+        if not self.exact:
+            scores = scores.copy()
+            for token, count in zip(self.distinct[~self.kept].tolist(), self.counts[~self.kept].tolist(), strict=True):
+                docs, data = self.index.postings(token)
+                at = np.searchsorted(docs, rows)
+                inside = at < len(docs)
+                hit = np.zeros(len(rows), dtype=bool)
+                hit[inside] = docs[at[inside]] == rows[inside]
+                scores[hit] += data[at[hit]].astype(np.float64) * count
+        return scores.astype(np.float32)

@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from indexing import artifacts
 from indexing.bm25 import BM25Index
 from indexing.db import iter_cases, unfinished_run
-from indexing.dense import build_faiss, save_faiss
+from indexing.dense import build_faiss, default_faiss_spec, save_faiss
 from indexing.errors import ArtifactError
 from indexing.quality import content_hash
 from indexing.rows import display_row, write_rows
@@ -45,7 +45,7 @@ LEXICAL_DIM = 256
 class BuildConfig:
     data_dir: Path
     embedder: str = TRAINED  # or any sentence-transformers model name or path
-    faiss_spec: str | None = None  # None: Flat below 50k cases, HNSW32 above
+    faiss_spec: str | None = None  # None: chosen by size (indexing.dense.default_faiss_spec)
     include_synthetic: bool = False
     incremental: bool = False
     epochs: int | None = None  # embedder training epochs; None = the recipe's default
@@ -60,10 +60,6 @@ def indexable(record: CaseRecord, include_synthetic: bool) -> bool:
     if not record.facts or record.flags.duplicate_of:
         return False
     return include_synthetic or not record.flags.synthetic
-
-
-def default_faiss_spec(n: int) -> str:
-    return "Flat" if n < 50_000 else "HNSW32,Flat"
 
 
 def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str], None] = logger.info) -> Path:
@@ -157,7 +153,7 @@ def build_index(engine: Engine, config: BuildConfig, *, progress: Callable[[str]
             "added_incrementally": len(new_idx) if previous is not None else 0,
             "embedder": {"name": embedder_name, "dim": embedder.dim},
             "faiss": spec,
-            "components": ["cases.jsonl", "embeddings.npy", "dense.faiss", "tokens.jsonl", "bm25", "embedder", "charges",
+            "components": ["cases.jsonl", "columns", "embeddings.npy", "dense.faiss", "tokens.jsonl", "bm25", "embedder", "charges",
                            "sentencing"],
         }
         same_rows = previous is not None and filecmp.cmp(previous["dir"] / "cases.jsonl", temp / "cases.jsonl", shallow=False)

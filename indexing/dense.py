@@ -1,27 +1,55 @@
 """FAISS index over L2-normalized embeddings (inner product = cosine), built from a factory string.
 
-"Flat" is exact and right for small corpora. For large ones, "HNSW32,Flat" (graph, fast, ~1.1 KB of
-links per vector plus the vectors) or "IVF{n},PQ{m}" (compressed, smallest RAM) are selectable and
-benchmarked in evaluation/. Row i of the index is row i of the artifact's case list, so no id map is
-needed and appending keeps positions stable.
+Which index a version serves is chosen by its size (:func:`default_faiss_spec`): ``Flat`` (exact)
+below 50k cases; above, an inverted file over 8-bit scalar-quantized codes (``IVF{nlist},SQ8``, a
+quarter of the float32 bytes) whose candidates are re-scored exactly from ``embeddings.npy``
+(memory-mapped: only the candidates' rows are read), so the scores fusion sees are the exact cosines
+and the quantization costs no recall among the re-scored depth (``docs/benchmarks/ann_1m_synthetic.json``
+has the comparison with HNSW and IVF-PQ on the same vectors that chose it). Any factory string can
+still be asked for (``leian build --faiss``). Row i of the index is row i of the artifact's case list,
+so no id map is needed and appending keeps positions stable.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+#: Below this many cases the exact index is both fast enough and the smallest that is exact.
+APPROXIMATE_FROM = 50_000
+
+#: An approximate index's candidates are re-scored exactly: it is asked for this many times the rows
+#: wanted (at least RERANK_MIN), so a row the codes rank a little low still reaches the exact scoring.
+RERANK_FACTOR = 2
+RERANK_MIN = 100
+
+#: A filter passing at most this many rows is scored exactly over those rows (reading them from the
+#: memory map); a wider one searches the approximate index restricted to the filter's rows.
+EXACT_FILTERED_UP_TO = 10_000
+
+
+def default_faiss_spec(n: int) -> str:
+    """The served index for ``n`` cases: exact below APPROXIMATE_FROM, else IVF-SQ8 with ~4·√n lists."""
+    if n < APPROXIMATE_FROM:
+        return "Flat"
+    nlist = 2 ** round(math.log2(4 * math.sqrt(n)))  # 50k: 1024, 1M: 4096, 10M: 16384
+    return f"IVF{nlist},SQ8"
+
 
 def build_faiss(embeddings: np.ndarray, spec: str = "Flat", *, seed: int = 0) -> faiss.Index:
-    """Build and fill an index. IVF/PQ variants are trained on (a sample of) the same vectors."""
+    """Build and fill an index. IVF/PQ/SQ variants are trained on (a sample of) the same vectors."""
     vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
     dim = vectors.shape[1]
     index = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
     if not index.is_trained:
+        ivf = faiss.try_extract_index_ivf(index)
+        # k-means wants ~40 training vectors per list; more than that only costs training time
+        cap = max(100_000, 40 * ivf.nlist) if ivf is not None else 100_000
         rng = np.random.default_rng(seed)
-        sample = vectors if len(vectors) <= 100_000 else vectors[rng.choice(len(vectors), 100_000, replace=False)]
+        sample = vectors if len(vectors) <= cap else vectors[np.sort(rng.choice(len(vectors), cap, replace=False))]
         index.train(sample)
     index.add(vectors)
     set_search_params(index)
@@ -52,9 +80,10 @@ def load_faiss(path: Path, mmap: bool = True) -> faiss.Index:
     return index
 
 
-def search(index: faiss.Index, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k rows and scores for one query vector; rows of -1 (fewer than k vectors) are dropped."""
-    scores, rows = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+def search(index: faiss.Index, query: np.ndarray, k: int, params: faiss.SearchParameters | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k rows and scores for one query vector; rows of -1 (fewer than k found) are dropped."""
+    scores, rows = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k, params=params)
     keep = rows[0] >= 0
     return rows[0][keep], scores[0][keep]
 
@@ -75,25 +104,59 @@ class DenseIndex:
         self.faiss = load_faiss(directory / "dense.faiss")
         # an exhaustive (Flat) index holds exactly these vectors: for one query, numpy's matrix-vector
         # product and a partition find the same top rows in about half of faiss's time (its k-selection
-        # dominates at this size); approximate indexes (HNSW, IVF) for large corpora still search in faiss
+        # dominates at this size); approximate indexes (IVF, HNSW) for large corpora still search in faiss
         self.exhaustive = (isinstance(faiss.downcast_index(self.faiss), faiss.IndexFlat)
                            and len(self.embeddings) == self.faiss.ntotal)
+        self._ivf = faiss.try_extract_index_ivf(self.faiss)
+        self._hnsw = getattr(faiss.downcast_index(self.faiss), "hnsw", None)
 
     def __len__(self) -> int:
         return len(self.embeddings)
 
     def candidates(self, query_vec: np.ndarray, n: int, mask: np.ndarray | None) -> dict[int, float]:
-        """Top-n rows by cosine. With a filter, score the filtered rows exactly (they are few)."""
+        """Top-n rows by cosine, with exact scores whichever index found them.
+
+        With a filter: the filtered rows scored exactly when they are few (or the index is exact),
+        else the approximate index searched within them.
+        """
+        query = np.ascontiguousarray(query_vec, dtype=np.float32)
         if mask is None and self.exhaustive:
-            scores = self.embeddings @ query_vec.astype(np.float32)
+            scores = self.embeddings @ query
             top = top_positions(scores, n)
             return dict(zip(top.tolist(), scores[top].tolist(), strict=True))
-        if mask is None:
-            rows, scores = search(self.faiss, query_vec, min(n, len(self.embeddings)))
-            return dict(zip(rows.tolist(), scores.tolist(), strict=True))
-        allowed = np.flatnonzero(mask)
-        if not len(allowed):
-            return {}
-        scores = self.embeddings[allowed] @ query_vec.astype(np.float32)
-        top = np.argsort(-scores)[:n]
-        return dict(zip(allowed[top].tolist(), scores[top].tolist(), strict=True))
+        if mask is not None:
+            allowed = np.flatnonzero(mask)
+            if not len(allowed):
+                return {}
+            if self.exhaustive or len(allowed) <= EXACT_FILTERED_UP_TO:
+                return self._exact(allowed, query, n)
+        depth = min(len(self), max(RERANK_FACTOR * n, RERANK_MIN))
+        found, _ = search(self.faiss, query, depth, self._restricted(mask) if mask is not None else None)
+        return self._exact(found, query, n)
+
+    def _exact(self, rows: np.ndarray, query: np.ndarray, n: int) -> dict[int, float]:
+        """The top-n of ``rows`` by exact cosine, read from the memory map in ascending row order."""
+        rows = np.sort(rows)
+        scores = self.embeddings[rows] @ query
+        top = np.argsort(-scores, kind="stable")[:n]
+        return dict(zip(rows[top].tolist(), scores[top].tolist(), strict=True))
+
+    def _restricted(self, mask: np.ndarray) -> faiss.SearchParameters:
+        """Search parameters that pass only the rows of ``mask``.
+
+        An inverted file restricted to a share s of the rows finds about s as many of them per list,
+        so it probes √(1/s) times its usual lists (capped at all of them): a filter passing 1 % of a
+        million cases probes 320 of 4,096 lists, where ~800 of its rows lie.
+        """
+        bits = np.packbits(mask, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))
+        share = max(float(mask.mean()), 1e-9)
+        if self._ivf is not None:
+            nprobe = min(self._ivf.nlist, math.ceil(self._ivf.nprobe / math.sqrt(share)))
+            params: faiss.SearchParameters = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+        elif self._hnsw is not None:
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self._hnsw.efSearch, RERANK_MIN * 2))
+        else:
+            params = faiss.SearchParameters(sel=selector)
+        params._keep = (bits, selector)  # the bitmap must outlive the search: faiss holds a raw pointer
+        return params

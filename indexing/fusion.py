@@ -9,14 +9,13 @@ given, else the ones extracted from the text. The weights are set by evaluation/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
 import numpy as np
 
+from indexing.columns import RowColumns
 from indexing.rows import IndexRow
-from indexing.schema import CaseRecord, CaseType, Circumstance
+from indexing.schema import CaseRecord, CaseType
 from indexing.search_index import Filters, SearchIndex
 
 CANDIDATES = 200
@@ -115,67 +114,9 @@ def element_similarity(draft: CaseRecord, row: IndexRow) -> float:
     return sum(known) / len(known) if known else 0.0
 
 
-class _ElementColumns:
-    """The rows' legal elements as arrays, so a query scores all its candidates at once.
-
-    Why: the per-candidate Python loop over a few hundred candidates was a third of a search's time.
-    Built once per loaded index (read-only, like the index) and kept while the index lives.
-    """
-
-    def __init__(self, rows: Sequence[IndexRow]) -> None:
-        def column(key: str) -> np.ndarray:
-            return np.array([(r.get("quantities") or {}).get(key) or np.nan for r in rows], dtype=np.float64)
-
-        self.amount = column("amount_yuan")
-        self.drug_grams = column("drug_grams")
-        self.alcohol = column("blood_alcohol_mg_100ml")
-        self.drug_type = np.array([(r.get("quantities") or {}).get("drug_type") for r in rows], dtype=object)
-        self.injuries = np.array(
-            [[((r.get("quantities") or {}).get("injuries") or {}).get(k, 0) or 0 for k in ("deaths", "serious", "minor")]
-             for r in rows], dtype=np.int64).reshape(len(rows), 3)
-        kinds = [c.value for c in Circumstance]
-        kinds += sorted({c for r in rows for c in (r.get("circumstances") or [])} - set(kinds))
-        self.kind_of = {k: i for i, k in enumerate(kinds)}
-        self.circumstances = np.zeros((len(rows), len(kinds)), dtype=bool)
-        for i, r in enumerate(rows):
-            for c in r.get("circumstances") or []:
-                self.circumstances[i, self.kind_of[c]] = True
-        # each row's distinct charges as ids, padded with -1: a draft's charge overlap with all its
-        # candidates is then array arithmetic (a Python set per candidate was ~5 % of a request's work)
-        names = sorted({c for r in rows for c in r["charges"]})
-        self.charge_of = {c: i for i, c in enumerate(names)}
-        ids = [sorted({self.charge_of[c] for c in r["charges"]}) for r in rows]
-        width = max((len(x) for x in ids), default=0)
-        self.charge_ids = np.full((len(rows), max(width, 1)), -1, dtype=np.int32)
-        for i, x in enumerate(ids):
-            self.charge_ids[i, : len(x)] = x
-        self.charge_counts = (self.charge_ids >= 0).sum(axis=1)
-        self.civil = np.array([r.get("case_type") == CaseType.CIVIL.value for r in rows], dtype=bool)
-
-    def charge_overlap(self, charges: list[str], rows: np.ndarray) -> np.ndarray:
-        """Jaccard overlap of ``charges`` with each row's charges (0 for an empty draft set).
-
-        Counts are integers, so each ratio is the same float as ``len(q & c) / len(q | c)``.
-        """
-        query = set(charges)
-        if not query:
-            return np.zeros(len(rows), dtype=np.float64)
-        ids = self.charge_ids[rows]
-        shared = np.zeros(len(rows), dtype=np.int64)
-        for charge in query:
-            if charge in self.charge_of:
-                shared += (ids == self.charge_of[charge]).any(axis=1)
-        return shared / (len(query) + self.charge_counts[rows] - shared)
-
-
-_COLUMNS: WeakKeyDictionary[SearchIndex, _ElementColumns] = WeakKeyDictionary()
-
-
-def _columns(index: SearchIndex) -> _ElementColumns:
-    columns = _COLUMNS.get(index)
-    if columns is None:
-        columns = _COLUMNS[index] = _ElementColumns(index.rows)
-    return columns
+def _columns(index: SearchIndex) -> RowColumns:
+    """The version's row columns (built with it: indexing.columns), which fusion scores candidates on."""
+    return index.store.columns
 
 
 def _closeness_many(a: float | None, b: np.ndarray) -> np.ndarray:
@@ -191,17 +132,21 @@ def element_similarities(draft: CaseRecord, index: SearchIndex, rows: np.ndarray
     cols = _columns(index)
     q = draft.quantities
     drug = _closeness_many(q.drug_grams, cols.drug_grams[rows])
-    drug[cols.drug_type[rows] != q.drug_type] = np.nan
+    drug[cols.drug_type[rows] != cols.drug_type_code(q.drug_type)] = np.nan
     parts = [_closeness_many(q.amount_yuan, cols.amount[rows]), drug, _closeness_many(q.blood_alcohol_mg_100ml, cols.alcohol[rows])]
     qi = np.array([q.injuries.deaths, q.injuries.serious, q.injuries.minor])
     ci = cols.injuries[rows]
     harmed = ci.any(axis=1) | bool(qi.any())
     parts.append(np.where(harmed, (ci == qi).all(axis=1).astype(np.float64), np.nan))
     dc = np.zeros(cols.circumstances.shape[1], dtype=bool)
-    for c in draft.circumstances:
-        dc[cols.kind_of[c.value]] = True
+    unseen = 0  # a circumstance no row of this version holds (a kind added after it was built)
+    for c in {x.value for x in draft.circumstances}:
+        if c in cols.kind_of:
+            dc[cols.kind_of[c]] = True
+        else:
+            unseen += 1
     cc = cols.circumstances[rows]
-    union = (cc | dc).sum(axis=1)
+    union = (cc | dc).sum(axis=1) + unseen
     with np.errstate(invalid="ignore", divide="ignore"):
         parts.append(np.where(union > 0, (cc & dc).sum(axis=1) / union, np.nan))
     # summed in the same order as element_similarity, so the floats are the same
@@ -226,9 +171,9 @@ def retrieve(
     """
     filters = filters or Filters()
     mask = index.mask(filters)
-    # every document's BM25 score is computed anyway: a candidate found by the dense search alone is
-    # fused with its real BM25 score, not 0 (which read as "shares no term with the draft")
-    bm25_all = index.bm25.scores(draft.tokens)
+    # every candidate gets its exact BM25 score: one found by the dense search alone is fused with its
+    # real BM25 score, not 0 (which read as "shares no term with the draft")
+    bm25 = index.bm25.query(draft.tokens)
     milvus = index.milvus
     if milvus is not None:
         from indexing.milvus_backend import filter_expr
@@ -237,7 +182,7 @@ def retrieve(
         candidates = set(milvus.hybrid(draft.vector, draft.record.facts or "", CANDIDATES, filter_expr(filters)))
     else:
         dense = index.dense_candidates(draft.vector, CANDIDATES, mask)
-        candidates = set(dense) | set(index.bm25.candidates(bm25_all, CANDIDATES, mask))
+        candidates = set(dense) | set(bm25.top(CANDIDATES, mask))
     # narrower pools join the candidates even when neither method's global top-N reaches them (scored
     # exactly over their rows): the cases of the judge's (or the predicted) charges, which may be rare in
     # the corpus, and for a civil draft the civil cases, which a mostly criminal corpus crowds out
@@ -261,7 +206,7 @@ def retrieve(
     if not candidates:
         return []
     # a candidate found by one method only is scored by the other too, so fusion compares like with like
-    # (its BM25 score is read from bm25_all below)
+    # (its BM25 score is read below)
     missing_dense = [r for r in candidates if r not in dense]
     if missing_dense:
         scores = index.embeddings[missing_dense] @ draft.vector
@@ -269,7 +214,7 @@ def retrieve(
     rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
     row_list = rows.tolist()
     dense_raw = np.fromiter(map(dense.__getitem__, row_list), dtype=np.float64, count=len(row_list))
-    bm25_raw = bm25_all[rows].astype(np.float64)
+    bm25_raw = bm25.scores_of(rows).astype(np.float64)
     overlap = _columns(index).charge_overlap(draft.record.charges, rows)
     w_charge = (fusion.given_charge if draft.charges_given
                 else fusion.predicted_charge if draft.charges_source == "predicted" else fusion.charge)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import mmap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
 
 import numpy as np
 
+from indexing.columns import RowColumns
 from indexing.schema import CaseRecord
 
 
@@ -108,19 +109,29 @@ def display_row(record: CaseRecord) -> IndexRow:
     )
 
 
-def write_rows(rows: Sequence[IndexRow], path: Path) -> None:
-    """``cases.jsonl``: one row per line, in index order (row i is vector i)."""
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+def write_rows(rows: Iterable[IndexRow], path: Path) -> RowColumns:
+    """``cases.jsonl`` (one row per line, in index order: row i is vector i) and, beside it, ``columns/``:
+    the filter and fusion columns and each row's byte offset, so a server reads neither the rows nor
+    the file's newlines at start-up (:meth:`RowStore.load`). One pass over ``rows`` (a generator is fine)."""
+    starts = [0]
+    with path.open("wb") as fh:
+
+        def written() -> Iterator[IndexRow]:
+            for row in rows:
+                line = (json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8")
+                fh.write(line)
+                starts.append(starts[-1] + len(line))
+                yield row
+
+        columns = RowColumns.from_rows(written())
+    columns.arrays["row_starts"] = np.array(starts, dtype=np.int64)
+    columns.save(path.parent / "columns")
+    return columns
 
 
 def read_rows(path: Path) -> list[IndexRow]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
-
-
-_CATEGORICAL = ("court_level", "province", "case_type", "cause")  # filter fields kept as category codes
 
 
 @dataclass
@@ -151,19 +162,26 @@ class RowsOnDisk(Sequence[IndexRow]):
     out of the process's memory (the page cache keeps the hot ones, shared between service workers).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, starts: np.ndarray | None = None) -> None:
+        """``starts``: each row's byte offset and the file's length (the build writes them); without
+        them the file is scanned for its newlines once."""
         self.path = path
         with path.open("rb") as fh:
             self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if path.stat().st_size else b""
-        starts = [0]
+        if starts is not None:
+            if len(starts) < 1 or int(starts[-1]) != len(self._map):
+                raise ValueError(f"{path}: the stored row offsets do not match the file ({len(self._map)} bytes)")
+            self._starts = starts
+            return
+        offsets = [0]
         find, end = self._map.find, len(self._map)
         pos = find(b"\n")
         while pos != -1:
-            starts.append(pos + 1)
+            offsets.append(pos + 1)
             pos = find(b"\n", pos + 1)
-        if starts[-1] >= end:
-            starts.pop()  # the newline that ends the last row starts no row
-        self._starts = np.array([*starts, end], dtype=np.int64)
+        if offsets[-1] >= end:
+            offsets.pop()  # the newline that ends the last row starts no row
+        self._starts = np.array([*offsets, end], dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self._starts) - 1
@@ -194,63 +212,29 @@ class RowsOnDisk(Sequence[IndexRow]):
             yield self._row(i)
 
 
-class CaseIds(Mapping[str, int]):
-    """case_id -> row, as sorted fixed-width byte strings and a binary search instead of a dict of strings."""
-
-    def __init__(self, case_ids: Sequence[str]) -> None:
-        ids = np.array([c.encode("utf-8") for c in case_ids], dtype=bytes)
-        self._order = np.argsort(ids, kind="stable")
-        self._sorted = ids[self._order]
-
-    def __getitem__(self, case_id: str) -> int:
-        key = case_id.encode("utf-8")
-        at = int(np.searchsorted(self._sorted, key))
-        if at < len(self._sorted) and self._sorted[at] == key:
-            return int(self._order[at])
-        raise KeyError(case_id)
-
-    def __len__(self) -> int:
-        return len(self._sorted)
-
-    def __iter__(self) -> Iterator[str]:
-        for key in self._sorted:
-            yield key.decode("utf-8")
-
-
 class RowStore:
     """The rows of one index version and the vectorized filters over them.
 
-    Filters are column arrays (one code array per filterable field, an inverted list per charge), so a
-    filter is a few numpy comparisons over all rows rather than a Python pass. The rows themselves
-    are a sequence: a list when built in memory, :class:`RowsOnDisk` when loaded from ``cases.jsonl``.
+    Filters read the version's column arrays (:class:`~indexing.columns.RowColumns`: a code array per
+    filterable field, an inverted list per charge), so a filter is a few numpy comparisons over all
+    rows rather than a Python pass. The rows themselves are a sequence: a list when built in memory,
+    :class:`RowsOnDisk` when loaded from ``cases.jsonl``.
     """
 
-    def __init__(self, rows: Sequence[IndexRow]) -> None:
+    def __init__(self, rows: Sequence[IndexRow], columns: RowColumns | None = None) -> None:
         self._rows = rows
-        ids: list[str] = []
-        rows_of_charge: dict[str, list[int]] = {}
-        values: dict[str, list[str]] = {key: [] for key in _CATEGORICAL}
-        years: list[int] = []
-        flagged: list[bool] = []
-        for i, r in enumerate(rows):  # one pass: rows on disk are decoded once here
-            ids.append(r["case_id"])
-            for charge in r["charges"]:
-                rows_of_charge.setdefault(charge, []).append(i)
-            for key in _CATEGORICAL:
-                values[key].append(r[key] or "")  # type: ignore[literal-required]
-            years.append(r["year"] or 0)
-            flagged.append(bool(r["flags"]["overturned"] or r["flags"]["superseded"] or r["flags"]["near_duplicate_of"]))
-        self.row_of = CaseIds(ids)
-        self._rows_of_charge = {c: np.array(v, dtype=np.int32) for c, v in rows_of_charge.items()}
-        self._columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for key, column in values.items():
-            categories, codes = np.unique(np.array(column, dtype=object), return_inverse=True)
-            self._columns[key] = (categories, codes.astype(np.int32))
-        self._years = np.array(years, dtype=np.int16)
-        self._flagged = np.array(flagged, dtype=bool)
+        self.columns = columns if columns is not None else RowColumns.from_rows(rows)
+        if len(self.columns) != len(rows):
+            raise ValueError(f"{len(self.columns)} rows of columns for {len(rows)} rows")
+        self.row_of = self.columns.row_of
 
     @classmethod
     def load(cls, path: Path) -> RowStore:
+        """The rows of ``cases.jsonl`` on disk, with the build's ``columns/`` beside it (or, for a version
+        built before those were written, columns computed from the rows in one pass)."""
+        if (path.parent / "columns" / "meta.json").is_file():
+            columns = RowColumns.load(path.parent / "columns")
+            return cls(RowsOnDisk(path, columns.arrays.get("row_starts")), columns)
         rows = RowsOnDisk(path)
         store = cls(rows)
         rows.release_pages()
@@ -274,22 +258,22 @@ class RowStore:
         """Boolean mask of rows passing the filters, or None when no filter is active."""
         if not filters.active():
             return None
+        cols = self.columns
         keep = np.ones(len(self._rows), dtype=bool)
         if filters.charges:
             with_charge = np.zeros(len(self._rows), dtype=bool)
             for charge in filters.charges:
-                if charge in self._rows_of_charge:
-                    with_charge[self._rows_of_charge[charge]] = True
+                with_charge[cols.rows_of_charge(charge)] = True
             keep &= with_charge
-        for key, (categories, codes) in self._columns.items():
+        for key, (categories, codes) in cols.categorical.items():
             value = getattr(filters, key)
             if value:
                 at = int(np.searchsorted(categories, value))
                 keep &= (codes == at) if at < len(categories) and categories[at] == value else False
         if filters.year_from:
-            keep &= self._years >= filters.year_from
+            keep &= cols.years >= filters.year_from
         if filters.year_to:
-            keep &= (self._years <= filters.year_to) & (self._years > 0)
+            keep &= (cols.years <= filters.year_to) & (cols.years > 0)
         if filters.exclude_flagged:
-            keep &= ~self._flagged
+            keep &= ~cols.flagged
         return keep

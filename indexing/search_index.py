@@ -157,4 +157,4 @@ class SearchIndex:
 
     def bm25_candidates(self, tokens: list[str], n: int, mask: np.ndarray | None) -> dict[int, float]:
         """Top-n rows by BM25 with a score above 0, within ``mask``."""
-        return self.bm25.candidates(self.bm25.scores(tokens), n, mask)
+        return self.bm25.query(tokens).top(n, mask)
