@@ -10,7 +10,10 @@ memory only). Figures, each against its target:
   queries through the full search path (``evaluation.serve_probe``); resident growth over the
   process's baseline / cases, total (heap + file-backed pages it touched) and split.
 - **recall@10 against exact**: the served dense search (``DenseIndex.candidates``) against an exact
-  scan of the same float32 vectors, and the IVF ``nprobe`` values around the served one.
+  scan of the same float32 vectors, and the IVF ``nprobe`` values around the served one; plain, and
+  tie-aware (a returned row scoring at least the exact 10th score counts: the synthetic corpus holds
+  many identical vectors, and which of two equal ones an exact scan lists is arbitrary). The target
+  is read on the tie-aware figure; both are reported.
 - **search p95**: the served dense search one query at a time, the exact flat scan of the same
   vectors in the same run, and their ratio; and the full search path (draft pipeline, fused
   ranking, explanations) from the fresh process.
@@ -68,6 +71,9 @@ def vector_search(directory: Path, queries: np.ndarray, nprobes: tuple[int, ...]
     for q in queries[:5]:  # page the vectors in for both, so neither pays the first reads
         exact(q), served(q)
     truth, flat_ms = _timed(exact, queries)
+    # the exact 10th score per query: a returned row scoring as high is as near as an expected one (the
+    # synthetic corpus repeats vectors: a pair of real cases drawn twice, or (a, b) and (b, a))
+    kth = np.array([np.sort(emb[sorted(t)] @ q)[0] for t, q in zip(truth, queries, strict=True)])
     out: dict = {"index": type(dense.faiss).__name__, "flat_scan": latency_percentiles(flat_ms)}
     default = getattr(dense._ivf, "nprobe", None)
     for nprobe in (nprobes if dense._ivf is not None else (None,)):
@@ -75,7 +81,11 @@ def vector_search(directory: Path, queries: np.ndarray, nprobes: tuple[int, ...]
             set_search_params(dense.faiss, nprobe=nprobe)
         got, ms = _timed(served, queries)
         recall = float(np.mean([len(a & b) / K for a, b in zip(got, truth, strict=True)]))
-        out[f"nprobe_{nprobe}" if nprobe else "served"] = {"recall_at_10": round(recall, 4), **latency_percentiles(ms)}
+        tie_aware = float(np.mean([np.sum(emb[sorted(a)] @ q >= t - 1e-5) / K
+                                   for a, q, t in zip(got, queries, kth, strict=True)]))
+        out[f"nprobe_{nprobe}" if nprobe else "served"] = {"recall_at_10": round(recall, 4),
+                                                           "tie_aware_recall_at_10": round(tie_aware, 4),
+                                                           **latency_percentiles(ms)}
     if default is not None:
         set_search_params(dense.faiss, nprobe=default)
         out["served"] = {"nprobe": default, **out[f"nprobe_{default}"]}
@@ -135,7 +145,8 @@ def run(data_dir: Path, cail: Path, n: int, work: Path, queries: int = 150, *, l
         "rss_bytes_per_case": served["served"]["total_bytes_per_case"],
         "rss_met": served["served"]["total_bytes_per_case"] <= TARGETS["rss_bytes_per_case"],
         "recall_at_10": result["vector_search"]["served"]["recall_at_10"],
-        "recall_met": result["vector_search"]["served"]["recall_at_10"] >= TARGETS["recall_at_10"],
+        "tie_aware_recall_at_10": result["vector_search"]["served"]["tie_aware_recall_at_10"],
+        "recall_met": result["vector_search"]["served"]["tie_aware_recall_at_10"] >= TARGETS["recall_at_10"],
         "vector_search_p95_ms": result["vector_search"]["served"]["p95_ms"],
         "full_search_p95_ms": served["search"]["p95_ms"],
         "p95_met": served["search"]["p95_ms"] <= TARGETS["search_p95_ms"],

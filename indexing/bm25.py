@@ -135,15 +135,20 @@ class BM25Query:
         self._partial: np.ndarray | None = None
 
     def _sum(self, which: np.ndarray) -> np.ndarray:
+        """Every document's summed score over the tokens in ``which`` (float64; 0 where none occurs)."""
         index = self.index
-        distinct, counts = self.distinct[which], self.counts[which]
-        if not len(distinct):
+        docs, weights = [], []
+        for token, count in zip(self.distinct[which].tolist(), self.counts[which].tolist(), strict=True):
+            holding, data = index.postings(token)
+            docs.append(holding)
+            # as bm25s, a repeated token counts again; exact scoring multiplies in float64 as it always
+            # did, a budgeted one (millions of postings) in float32, rounding only the repeated tokens'
+            weights.append(data.astype(np.float64) * count if self.exact
+                           else data if count == 1 else data * np.float32(count))
+        if not docs:
             return np.zeros(index._num_docs, dtype=np.float64)
-        starts, ends = index._indptr[distinct], index._indptr[distinct + 1]
-        lengths = ends - starts
-        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
-        weights = index._data[offsets] * np.repeat(counts, lengths)
-        return np.bincount(index._indices[offsets], weights=weights, minlength=index._num_docs)
+        # one bincount over the tokens' postings in token order: the same sums as summing token by token
+        return np.bincount(np.concatenate(docs), weights=np.concatenate(weights), minlength=index._num_docs)
 
     def _nonoccurrence(self) -> float:
         extra = self.index.model.nonoccurrence_array  # BM25L / BM25+ variants
@@ -161,12 +166,22 @@ class BM25Query:
             return self.partial_scores().astype(np.float32)
         return (self._sum(np.ones(len(self.distinct), dtype=bool)) + self._nonoccurrence()).astype(np.float32)
 
+    def top_rows(self, n: int, mask: np.ndarray | None) -> np.ndarray:
+        """The n best documents (within ``mask``, score above 0) by the kept tokens, in no order."""
+        scores = self.partial_scores()
+        if self.exact:
+            return np.fromiter(self.index.candidates(scores.astype(np.float32), n, mask), dtype=np.int64)
+        # only the documents holding a kept token can score: partition those, not the whole corpus
+        found = np.flatnonzero(scores > 0) if mask is None else np.flatnonzero((scores > 0) & mask)
+        if len(found) > n:
+            found = found[np.argpartition(-scores[found], n - 1)[:n]]
+        return found
+
     def top(self, n: int, mask: np.ndarray | None) -> dict[int, float]:
         """The n best documents (within ``mask``) by the kept tokens, with their exact scores."""
-        found = self.index.candidates(self.partial_scores().astype(np.float32), n, mask)
-        if self.exact or not found:
-            return found
-        rows = np.fromiter(found, dtype=np.int64, count=len(found))
+        if self.exact:
+            return self.index.candidates(self.partial_scores().astype(np.float32), n, mask)
+        rows = self.top_rows(n, mask)
         return dict(zip(rows.tolist(), self.scores_of(rows).tolist(), strict=True))
 
     def scores_of(self, rows: np.ndarray) -> np.ndarray:

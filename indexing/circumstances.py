@@ -212,6 +212,7 @@ class _Text:
         reasoning = text.find("本院认为")
         self.reasoning_start = reasoning if reasoning >= 0 else len(text)
         self.names = _defendant_names(text)
+        self._own_re: re.Pattern[str] | None = None
         self.blocks = []
         for m in _CLAIM_BLOCK_RE.finditer(text):
             end = _PARAGRAPH_END_RE.search(text, m.end())
@@ -221,6 +222,14 @@ class _Text:
             if par_start and m.start() - par_start <= 20 and "。" not in text[par_start : m.start()]:
                 end = _PARAGRAPH_END_RE.search(text, m.end())
                 self.blocks.append((m.start(), end.start() if end else len(text)))
+
+    @property
+    def own_re(self) -> re.Pattern[str]:
+        """被告人, 上诉人 or a defendant's name: compiled once per text (names differ from text to text,
+        so the ``re`` module's cache would compile them again at every mention)."""
+        if self._own_re is None:
+            self._own_re = re.compile("|".join(["被告人", "上诉人", *map(re.escape, self.names)]))
+        return self._own_re
 
     def sentence(self, pos: int) -> tuple[int, int]:
         i = bisect_right(self.sentence_ends, pos - 1)
@@ -283,11 +292,37 @@ def _name_prefix(text: str, piece: str, known: frozenset[str]) -> str | None:
     return name
 
 
+def _name_char(c: str) -> bool:
+    """What the character class of CJK ideographs and decimal digits (``\\d``) matches."""
+    return "\u4e00" <= c <= "\u9fff" or c.isdecimal()
+
+
 def _third_chars(text: str, name: str) -> set[str]:
-    """Third characters that make two defendants of one 2-character prefix (周超发、周超栋)."""
-    p = re.escape(name)  # both written side by side in a list: 周超发、周超栋
-    found = {m.group(1) for m in re.finditer(rf"{p}([\u4e00-\u9fff\d])(?=、)", text)}
-    found |= {m.group(1) for m in re.finditer(rf"、{p}([\u4e00-\u9fff\d])", text)}
+    """Third characters that make two defendants of one 2-character prefix (周超发、周超栋).
+
+    Both are written side by side in a list: a third character right before a 、 (周超发、) or right
+    after one (、周超栋). Scanned with ``str.find`` as ``re.finditer`` would match the name, the character
+    and a lookahead 、, then 、, the name and the character (non-overlapping, left to right): the name differs from text to text, so a pattern per
+    name was compiled again for nearly every record (an eighth of the extraction's time).
+    """
+    found: set[str] = set()
+    size, pos = len(name), text.find(name)
+    while pos >= 0:  # {name}(X)(?=、)
+        after = pos + size
+        if after + 1 < len(text) and _name_char(text[after]) and text[after + 1] == "、":
+            found.add(text[after])
+            pos = text.find(name, after + 1)
+        else:
+            pos = text.find(name, pos + 1)
+    listed = "、" + name
+    pos = text.find(listed)
+    while pos >= 0:  # 、{name}(X)
+        after = pos + size + 1
+        if after < len(text) and _name_char(text[after]):
+            found.add(text[after])
+            pos = text.find(listed, after + 1)
+        else:
+            pos = text.find(listed, pos + 1)
     found = {c for c in found if not _NAME_END_RE.match(c) and text.count(name + c) >= 2}
     return found if len(found) >= 2 else set()
 
@@ -302,7 +337,7 @@ def _about_first(t: _Text, m: re.Match[str], kind: Circumstance) -> bool:
     prefix = t.text[sent_start : m.start()]
     if kind is _C.PLEA_IN_COURT:  # 被告单位/辩护人…无异议 is not the defendant's own plea
         others = [x.end() for x in _NOT_DEFENDANT_RE.finditer(prefix)]
-        own = [x.end() for x in re.finditer("|".join(["被告人", "上诉人", *map(re.escape, t.names)]), prefix)]
+        own = [x.end() for x in t.own_re.finditer(prefix)]
         if others and max(others) > max(own, default=-1):
             return False
     if kind is not _C.FORGIVENESS and kind is not _C.PLEA_IN_COURT:

@@ -13,6 +13,9 @@ so no id map is needed and appending keeps positions stable.
 from __future__ import annotations
 
 import math
+import os
+import threading
+import weakref
 from pathlib import Path
 
 import faiss
@@ -29,6 +32,12 @@ RERANK_MIN = 100
 #: A filter passing at most this many rows is scored exactly over those rows (reading them from the
 #: memory map); a wider one searches the approximate index restricted to the filter's rows.
 EXACT_FILTERED_UP_TO = 10_000
+
+#: Rows an unfiltered approximate search asks for (the candidates' depth): smaller asks read its head.
+UNFILTERED_DEPTH = RERANK_FACTOR * 200
+
+#: Rows read one pread each (a query's re-scored candidates); more are read through the memory map.
+PREAD_UP_TO = 2_000
 
 
 def default_faiss_spec(n: int) -> str:
@@ -100,7 +109,17 @@ class DenseIndex:
     def __init__(self, directory: Path) -> None:
         # a plain ndarray view of the memory map (same pages, shared between workers): indexing a
         # np.memmap returns memmaps, each with its own Python-level finalizer
-        self.embeddings = np.asarray(np.load(directory / "embeddings.npy", mmap_mode="r"))
+        mapped = np.load(directory / "embeddings.npy", mmap_mode="r")
+        self.embeddings = np.asarray(mapped)
+        # the few rows a query re-scores are read with pread, not through the map: a read leaves them in
+        # the page cache (shared by workers, reclaimable) without mapping them, and the kernel maps a
+        # file's cached pages in large folios, so a few hundred rows touched through the map per query
+        # grew the process by megabytes (docs/benchmarks/million.json)
+        self._fd = os.open(directory / "embeddings.npy", os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+        self._header = int(mapped.offset)
+        self._row_bytes = int(mapped.shape[1]) * mapped.dtype.itemsize if mapped.ndim == 2 else 0
+        self._dtype = mapped.dtype
         self.faiss = load_faiss(directory / "dense.faiss")
         # an exhaustive (Flat) index holds exactly these vectors: for one query, numpy's matrix-vector
         # product and a partition find the same top rows in about half of faiss's time (its k-selection
@@ -108,6 +127,7 @@ class DenseIndex:
         self.exhaustive = (isinstance(faiss.downcast_index(self.faiss), faiss.IndexFlat)
                            and len(self.embeddings) == self.faiss.ntotal)
         self._ivf = faiss.try_extract_index_ivf(self.faiss)
+        self._last = threading.local()
         self._hnsw = getattr(faiss.downcast_index(self.faiss), "hnsw", None)
 
     def __len__(self) -> int:
@@ -131,13 +151,42 @@ class DenseIndex:
             if self.exhaustive or len(allowed) <= EXACT_FILTERED_UP_TO:
                 return self._exact(allowed, query, n)
         depth = min(len(self), max(RERANK_FACTOR * n, RERANK_MIN))
-        found, _ = search(self.faiss, query, depth, self._restricted(mask) if mask is not None else None)
+        if mask is None:
+            found = self._unfiltered(query, depth)[:depth]
+        else:
+            found, _ = search(self.faiss, query, depth, self._restricted(mask))
         return self._exact(found, query, n)
 
+    def _unfiltered(self, query: np.ndarray, depth: int) -> np.ndarray:
+        """The approximate index's rows for ``query``, best first, at least ``depth`` (or all) of them.
+
+        A draft is searched twice unfiltered (the charge model's neighbours, then its candidates), and
+        the inverted lists it scans are the same whatever the depth: one search at UNFILTERED_DEPTH
+        serves both (the last query per thread is kept).
+        """
+        key = (query.tobytes(), self._ivf.nprobe if self._ivf is not None else None,
+               self._hnsw.efSearch if self._hnsw is not None else None)  # the knobs change the answer
+        last = getattr(self._last, "value", None)
+        if last is not None and last[0] == key and (len(last[1]) >= depth or last[2]):
+            return last[1]
+        want = min(len(self), max(depth, UNFILTERED_DEPTH))
+        found, _ = search(self.faiss, query, want)
+        self._last.value = (key, found, want == len(self))
+        return found
+
+    def vectors(self, rows: np.ndarray | list[int]) -> np.ndarray:
+        """The stored vectors of ``rows`` (in that order), read from the file."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) > PREAD_UP_TO or not self._row_bytes:
+            return np.asarray(self.embeddings[rows], dtype=np.float32)
+        size, header, fd = self._row_bytes, self._header, self._fd
+        raw = b"".join([os.pread(fd, size, header + row * size) for row in rows.tolist()])
+        return np.frombuffer(raw, dtype=self._dtype).reshape(len(rows), -1).astype(np.float32, copy=False)
+
     def _exact(self, rows: np.ndarray, query: np.ndarray, n: int) -> dict[int, float]:
-        """The top-n of ``rows`` by exact cosine, read from the memory map in ascending row order."""
+        """The top-n of ``rows`` by exact cosine, read in ascending row order (the file forwards)."""
         rows = np.sort(rows)
-        scores = self.embeddings[rows] @ query
+        scores = self.vectors(rows) @ query
         top = np.argsort(-scores, kind="stable")[:n]
         return dict(zip(rows[top].tolist(), scores[top].tolist(), strict=True))
 

@@ -182,7 +182,7 @@ def retrieve(
         candidates = set(milvus.hybrid(draft.vector, draft.record.facts or "", CANDIDATES, filter_expr(filters)))
     else:
         dense = index.dense_candidates(draft.vector, CANDIDATES, mask)
-        candidates = set(dense) | set(bm25.top(CANDIDATES, mask))
+        candidates = set(dense) | set(bm25.top_rows(CANDIDATES, mask).tolist())
     # narrower pools join the candidates even when neither method's global top-N reaches them (scored
     # exactly over their rows): the cases of the judge's (or the predicted) charges, which may be rare in
     # the corpus, and for a civil draft the civil cases, which a mostly criminal corpus crowds out
@@ -209,7 +209,7 @@ def retrieve(
     # (its BM25 score is read below)
     missing_dense = [r for r in candidates if r not in dense]
     if missing_dense:
-        scores = index.embeddings[missing_dense] @ draft.vector
+        scores = index.dense.vectors(missing_dense) @ draft.vector
         dense.update(zip(missing_dense, scores.tolist(), strict=True))
     rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
     row_list = rows.tolist()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import mmap
+import os
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,49 +156,53 @@ class Filters:
         )
 
 
-class RowsOnDisk(Sequence[IndexRow]):
-    """The rows of ``cases.jsonl`` read from the file (memory-mapped) when asked for, not held.
+def _line_starts(path: Path, size: int) -> np.ndarray:
+    """Each line's byte offset and the file's length, scanned once through a map dropped afterwards."""
+    if not size:
+        return np.zeros(1, dtype=np.int64)
+    offsets = [0]
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        find = mapped.find
+        pos = find(b"\n")
+        while pos != -1:
+            offsets.append(pos + 1)
+            pos = find(b"\n", pos + 1)
+    if offsets[-1] >= size:
+        offsets.pop()  # the newline that ends the last row starts no row
+    return np.array([*offsets, size], dtype=np.int64)
 
-    What stays in memory is one 8-byte offset per row; a row is decoded from its line on each access,
-    which costs microseconds for the few rows an answer shows and keeps a million-case index's rows
-    out of the process's memory (the page cache keeps the hot ones, shared between service workers).
+
+class RowsOnDisk(Sequence[IndexRow]):
+    """The rows of ``cases.jsonl`` read from the file when asked for, not held.
+
+    What stays in memory is one 8-byte offset per row; a row is read (``pread``) and decoded on each
+    access, which costs microseconds for the few rows an answer shows and keeps a million-case
+    index's rows out of the process's memory (the page cache keeps the hot ones, shared between
+    service workers).
     """
 
     def __init__(self, path: Path, starts: np.ndarray | None = None) -> None:
         """``starts``: each row's byte offset and the file's length (the build writes them); without
         them the file is scanned for its newlines once."""
         self.path = path
-        with path.open("rb") as fh:
-            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if path.stat().st_size else b""
+        size = path.stat().st_size
         if starts is not None:
-            if len(starts) < 1 or int(starts[-1]) != len(self._map):
-                raise ValueError(f"{path}: the stored row offsets do not match the file ({len(self._map)} bytes)")
-            self._starts = starts
-            return
-        offsets = [0]
-        find, end = self._map.find, len(self._map)
-        pos = find(b"\n")
-        while pos != -1:
-            offsets.append(pos + 1)
-            pos = find(b"\n", pos + 1)
-        if offsets[-1] >= end:
-            offsets.pop()  # the newline that ends the last row starts no row
-        self._starts = np.array([*offsets, end], dtype=np.int64)
+            if len(starts) < 1 or int(starts[-1]) != size:
+                raise ValueError(f"{path}: the stored row offsets do not match the file ({size} bytes)")
+        else:
+            starts = _line_starts(path, size)
+        self._starts = starts
+        self._fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
 
     def __len__(self) -> int:
         return len(self._starts) - 1
 
-    def release_pages(self) -> None:
-        """Drop the file's pages from this process's resident set (they stay in the page cache).
-
-        After a pass over every row (building the filter columns) all of the file would count as
-        this process's memory; rows are read again from the cache or the disk when asked for.
-        """
-        if isinstance(self._map, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
-            self._map.madvise(mmap.MADV_DONTNEED)
-
     def _row(self, i: int) -> IndexRow:
-        return json.loads(self._map[self._starts[i] : self._starts[i + 1]])
+        # pread, not the map: a row read leaves its page in the page cache without mapping it (the kernel
+        # maps cached file pages in large folios, each touch grew the process by far more than the row)
+        start = int(self._starts[i])
+        return json.loads(os.pread(self._fd, int(self._starts[i + 1]) - start, start))
 
     def __getitem__(self, i):  # type: ignore[no-untyped-def,override]
         if isinstance(i, slice):
@@ -235,10 +241,7 @@ class RowStore:
         if (path.parent / "columns" / "meta.json").is_file():
             columns = RowColumns.load(path.parent / "columns")
             return cls(RowsOnDisk(path, columns.arrays.get("row_starts")), columns)
-        rows = RowsOnDisk(path)
-        store = cls(rows)
-        rows.release_pages()
-        return store
+        return cls(RowsOnDisk(path))
 
     def __len__(self) -> int:
         return len(self._rows)

@@ -227,3 +227,17 @@ def test_streamed_corpus_flags_equal_the_in_memory_definition(engine: Engine, tm
     db.upsert_cases(engine, [first])
     assert apply_corpus_flags(engine).overturned == 0
     assert corpus_flags(db.iter_cases(engine)) == []
+
+
+def test_minhash_values_are_datasketch_own_on_real_facts() -> None:
+    """The shingles are hashed in one pass (indexing.quality._shingle_hashes); the MinHash values, and so the
+    LSH band keys stores already hold, are those of datasketch's MinHash fed each shingle's bytes."""
+    from datasketch import MinHash
+
+    from indexing.quality import NUM_PERM, _shingles, minhash
+
+    lines = (SAMPLES / "cail_sample.jsonl").read_text(encoding="utf-8").splitlines()[:100]
+    for text in [json.loads(line)["fact"] for line in lines] + ["", "短"]:
+        reference = MinHash(num_perm=NUM_PERM, seed=1)
+        reference.update_batch(_shingles(text))
+        assert (minhash(text).hashvalues == reference.hashvalues).all()
