@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import mmap
+import os
+import weakref
 from pathlib import Path
 
 import bm25s
@@ -12,7 +15,7 @@ import numpy as np
 #: thousands of cases) all of a query's postings are summed; above it (a million cases, where 被告人
 #: alone has a posting per case) the candidates are chosen by the query's rarest tokens that fit, and
 #: only the candidates get the exact score of every token (:class:`BM25Query`).
-POSTINGS_BUDGET = 2_000_000
+POSTINGS_BUDGET = 1_000_000
 
 
 class BM25Index:
@@ -31,9 +34,12 @@ class BM25Index:
         #: postings a query may read to choose its candidates (None: every query scored exactly)
         self.postings_budget: int | None = POSTINGS_BUDGET
         scores = model.scores
-        # plain ndarray views of the (possibly memory-mapped) arrays: same memory, no memmap subclass
+        # the postings: in memory (a fresh build), or files mapped for one operation at a time (see _arrays)
         self._data = np.asarray(scores["data"])
         self._indices = np.asarray(scores["indices"])
+        self._files = None
+        if isinstance(scores["data"], np.memmap) and isinstance(scores["indices"], np.memmap):
+            self._files = [_MappedFile(scores["indices"]), _MappedFile(scores["data"])]
         self._indptr = np.asarray(scores["indptr"]).astype(np.int64, copy=False)
         self._num_docs = int(scores["num_docs"])
         # bm25s adds an empty-string token with no postings column; ids past the matrix are skipped
@@ -74,19 +80,34 @@ class BM25Index:
         vocab = self.model.vocab_dict
         n_docs = int(mask.sum())
         out: dict[str, float] = {}
+        indices, _ = self._arrays()
         for tok in set(tokens):
             i = vocab.get(tok)
             df = 0
             if i is not None and i + 1 < len(self._indptr):
-                df = int(mask[self._indices[self._indptr[i]:self._indptr[i + 1]]].sum())
+                df = int(mask[indices[self._indptr[i]:self._indptr[i + 1]]].sum())
             out[tok] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
         return out
 
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every posting's document and score, for one operation: the caller drops them when done.
+
+        Why not one map kept open: the kernel maps a file's cached pages into a process in large
+        folios, so the postings a server's queries touched through a standing map stayed in its
+        resident memory (hundreds of MB at a million cases) though the page cache holds them anyway.
+        A map made per operation is unmapped when its arrays are dropped; reads still come from the
+        page cache, shared by the service's workers.
+        """
+        if self._files is None:
+            return self._indices, self._data
+        return self._files[0].array(), self._files[1].array()
+
     def postings(self, token_id: int) -> tuple[np.ndarray, np.ndarray]:
         """The documents holding a token (ascending: bm25s builds its matrix in document order) and its
-        precomputed score in each."""
+        precomputed score in each (copies)."""
         start, end = int(self._indptr[token_id]), int(self._indptr[token_id + 1])
-        return self._indices[start:end], self._data[start:end]
+        indices, data = self._arrays()
+        return np.array(indices[start:end]), np.array(data[start:end])
 
     def candidates(self, scores: np.ndarray, n: int, mask: np.ndarray | None) -> dict[int, float]:
         """The top-n rows of :meth:`scores`'s result with a score above 0, within ``mask``."""
@@ -137,10 +158,12 @@ class BM25Query:
     def _sum(self, which: np.ndarray) -> np.ndarray:
         """Every document's summed score over the tokens in ``which`` (float64; 0 where none occurs)."""
         index = self.index
+        indices, scores = index._arrays()
         docs, weights = [], []
         for token, count in zip(self.distinct[which].tolist(), self.counts[which].tolist(), strict=True):
-            holding, data = index.postings(token)
-            docs.append(holding)
+            start, end = int(index._indptr[token]), int(index._indptr[token + 1])
+            data = scores[start:end]
+            docs.append(indices[start:end])
             # as bm25s, a repeated token counts again; exact scoring multiplies in float64 as it always
             # did, a budgeted one (millions of postings) in float32, rounding only the repeated tokens'
             weights.append(data.astype(np.float64) * count if self.exact
@@ -190,11 +213,30 @@ class BM25Query:
         scores = self.partial_scores()[rows]
         if not self.exact:
             scores = scores.copy()
+            indptr = self.index._indptr
+            indices, postings = self.index._arrays()
             for token, count in zip(self.distinct[~self.kept].tolist(), self.counts[~self.kept].tolist(), strict=True):
-                docs, data = self.index.postings(token)
+                start, end = int(indptr[token]), int(indptr[token + 1])
+                docs, data = indices[start:end], postings[start:end]
                 at = np.searchsorted(docs, rows)
                 inside = at < len(docs)
                 hit = np.zeros(len(rows), dtype=bool)
                 hit[inside] = docs[at[inside]] == rows[inside]
                 scores[hit] += data[at[hit]].astype(np.float64) * count
         return scores.astype(np.float32)
+
+
+class _MappedFile:
+    """A 1-D ``.npy`` array on disk (as bm25s's memmap found it), mapped afresh for each read."""
+
+    def __init__(self, memmap: np.memmap) -> None:
+        self.dtype, self.count, self.offset = memmap.dtype, int(memmap.shape[0]), int(memmap.offset)
+        self._fd = os.open(str(memmap.filename), os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+
+    def array(self) -> np.ndarray:
+        """The array over a new map, unmapped once the array (and every view of it) is dropped."""
+        if not self.count:
+            return np.zeros(0, dtype=self.dtype)
+        return np.frombuffer(mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ), dtype=self.dtype,
+                             count=self.count, offset=self.offset)

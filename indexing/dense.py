@@ -13,6 +13,7 @@ so no id map is needed and appending keeps positions stable.
 from __future__ import annotations
 
 import math
+import mmap
 import os
 import threading
 import weakref
@@ -36,7 +37,7 @@ EXACT_FILTERED_UP_TO = 10_000
 #: Rows an unfiltered approximate search asks for (the candidates' depth): smaller asks read its head.
 UNFILTERED_DEPTH = RERANK_FACTOR * 200
 
-#: Rows read one pread each (a query's re-scored candidates); more are read through the memory map.
+#: Rows read one pread each (a query's re-scored candidates); more through a map made for that read.
 PREAD_UP_TO = 2_000
 
 
@@ -154,8 +155,21 @@ class DenseIndex:
         if mask is None:
             found = self._unfiltered(query, depth)[:depth]
         else:
-            found, _ = search(self.faiss, query, depth, self._restricted(mask))
+            found = self._within_last(query, mask, n)
+            if found is None:
+                found, _ = search(self.faiss, query, depth, self._restricted(mask))
         return self._exact(found, query, n)
+
+    def _within_last(self, query: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray | None:
+        """The rows of ``mask`` among this query's unfiltered search, when that search was just made and
+        at least ``n`` of its rows pass: every other row of the mask then scores below all of them (the
+        search returns its rows best first), so they hold the mask's top n. A draft's narrowed pool (the
+        cases of its charges) is most often answered so, without a second search."""
+        last = getattr(self._last, "value", None)
+        if last is None or last[0][0] != query.tobytes():
+            return None
+        inside = last[1][mask[last[1]]]
+        return inside if len(inside) >= n else None
 
     def _unfiltered(self, query: np.ndarray, depth: int) -> np.ndarray:
         """The approximate index's rows for ``query``, best first, at least ``depth`` (or all) of them.
@@ -177,8 +191,13 @@ class DenseIndex:
     def vectors(self, rows: np.ndarray | list[int]) -> np.ndarray:
         """The stored vectors of ``rows`` (in that order), read from the file."""
         rows = np.asarray(rows, dtype=np.int64)
-        if len(rows) > PREAD_UP_TO or not self._row_bytes:
+        if not self._row_bytes or not len(self):
             return np.asarray(self.embeddings[rows], dtype=np.float32)
+        if len(rows) > PREAD_UP_TO:  # through a map of its own, unmapped when this returns
+            shape = self.embeddings.shape
+            fresh = np.frombuffer(mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ), dtype=self._dtype,
+                                  count=shape[0] * shape[1], offset=self._header).reshape(shape)
+            return np.asarray(fresh[rows], dtype=np.float32)
         size, header, fd = self._row_bytes, self._header, self._fd
         raw = b"".join([os.pread(fd, size, header + row * size) for row in rows.tolist()])
         return np.frombuffer(raw, dtype=self._dtype).reshape(len(rows), -1).astype(np.float32, copy=False)

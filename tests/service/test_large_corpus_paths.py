@@ -99,7 +99,7 @@ def test_bm25_within_a_postings_budget_gives_exact_scores_to_its_candidates(buil
         full = bm25.query(tokens, postings_budget=None)
         assert full.exact
         exact_scores = full.all_scores()
-        # the default budget's share of a million cases (2 postings per case), as if this corpus were that large
+        # twice the default budget's share of a million cases (1 posting per case), as if this corpus were that large
         budget = bm25.query(tokens, postings_budget=2 * len(index))
         pruned_some += not budget.exact
         top = budget.top(200, None)  # as many as fusion asks for
@@ -114,7 +114,7 @@ def test_bm25_within_a_postings_budget_gives_exact_scores_to_its_candidates(buil
         np.testing.assert_array_equal(bm25.query(tokens).all_scores(), exact_scores)
     assert pruned_some == len(texts)
     assert overlap / len(texts) >= 0.9  # 0.967 on the sample build
-    assert bm25_module.POSTINGS_BUDGET == 2_000_000
+    assert bm25_module.POSTINGS_BUDGET == 1_000_000
 
 
 def test_the_build_writes_row_columns_that_equal_the_rows_own(built: Built) -> None:
