@@ -186,7 +186,7 @@ def export(
 def build(
     data_dir: DataDirOpt = None,
     embedder: Annotated[str | None, typer.Option(help="sentence-transformers model name or path [default: train one here]")] = None,
-    faiss_spec: Annotated[str | None, typer.Option("--faiss", help="FAISS factory string: Flat, HNSW32,Flat, IVF1024,PQ32 …")] = None,
+    faiss_spec: Annotated[str | None, typer.Option("--faiss", help="FAISS factory string (Flat, IVF4096,SQ8, HNSW32,Flat …) [default: Flat below 50k cases, IVF-SQ8 above]")] = None,
     incremental: Annotated[bool, typer.Option(help="Only embed cases new since the current index")] = False,
     epochs: Annotated[int | None, typer.Option(help="Embedder training epochs")] = None,
     backend: Annotated[str | None, typer.Option(
