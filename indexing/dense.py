@@ -3,7 +3,7 @@
 Which index a version serves is chosen by its size (:func:`default_faiss_spec`): ``Flat`` (exact)
 below 50k cases; above, an inverted file over 8-bit scalar-quantized codes (``IVF{nlist},SQ8``, a
 quarter of the float32 bytes) whose candidates are re-scored exactly from ``embeddings.npy``
-(memory-mapped: only the candidates' rows are read), so the scores fusion sees are the exact cosines
+(only the candidates' rows are read), so the scores fusion sees are the exact cosines
 and the quantization costs no recall among the re-scored depth (``docs/benchmarks/ann_1m_synthetic.json``
 has the comparison with HNSW and IVF-PQ on the same vectors that chose it). Any factory string can
 still be asked for (``leian build --faiss``). Row i of the index is row i of the artifact's case list,
@@ -30,8 +30,8 @@ APPROXIMATE_FROM = 50_000
 RERANK_FACTOR = 2
 RERANK_MIN = 100
 
-#: A filter passing at most this many rows is scored exactly over those rows (reading them from the
-#: memory map); a wider one searches the approximate index restricted to the filter's rows.
+#: A filter passing at most this many rows is scored exactly over those rows (read from the file); a
+#: wider one searches the approximate index restricted to the filter's rows.
 EXACT_FILTERED_UP_TO = 10_000
 
 #: Rows an unfiltered approximate search asks for (the candidates' depth): smaller asks read its head.
@@ -191,7 +191,7 @@ class DenseIndex:
     def vectors(self, rows: np.ndarray | list[int]) -> np.ndarray:
         """The stored vectors of ``rows`` (in that order), read from the file."""
         rows = np.asarray(rows, dtype=np.int64)
-        if not self._row_bytes or not len(self):
+        if self.exhaustive or not self._row_bytes or not len(self):  # an exact index reads the whole map anyway
             return np.asarray(self.embeddings[rows], dtype=np.float32)
         if len(rows) > PREAD_UP_TO:  # through a map of its own, unmapped when this returns
             shape = self.embeddings.shape
