@@ -55,15 +55,14 @@ class BM25Index:
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every document (dense vector), for fusion and filtered search."""
-        return self.query(query_tokens, postings_budget=None).all_scores()
+        return self.query(query_tokens, exact=True).all_scores()
 
-    def query(self, query_tokens: list[str], postings_budget: int | None | str = "default") -> BM25Query:
-        """One query's scoring (see :class:`BM25Query`) within ``postings_budget`` (None: always exact;
-        by default this index's ``postings_budget``)."""
+    def query(self, query_tokens: list[str], *, budget: int | None = None, exact: bool = False) -> BM25Query:
+        """One query's scoring (see :class:`BM25Query`): within ``budget`` postings (by default this
+        index's ``postings_budget``), or every document scored exactly."""
         vocab = self.model.vocab_dict
         ids = np.fromiter((vocab[t] for t in query_tokens if t in vocab), dtype=np.int64)
-        budget = self.postings_budget if postings_budget == "default" else postings_budget
-        return BM25Query(self, ids, budget)  # type: ignore[arg-type]
+        return BM25Query(self, ids, None if exact else budget if budget is not None else self.postings_budget)
 
     def idf(self, token: str) -> float:
         """BM25's inverse document frequency of a token (0 documents: the largest)."""

@@ -96,11 +96,11 @@ def test_bm25_within_a_postings_budget_gives_exact_scores_to_its_candidates(buil
     texts = _texts()
     for text in texts:
         tokens = prepare_draft(text, index).tokens
-        full = bm25.query(tokens, postings_budget=None)
+        full = bm25.query(tokens, exact=True)
         assert full.exact
         exact_scores = full.all_scores()
         # twice the default budget's share of a million cases (1 posting per case), as if this corpus were that large
-        budget = bm25.query(tokens, postings_budget=2 * len(index))
+        budget = bm25.query(tokens, budget=2 * len(index))
         pruned_some += not budget.exact
         top = budget.top(200, None)  # as many as fusion asks for
         rows = np.fromiter(top, dtype=np.int64)
