@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import mmap
-import os
-import weakref
 from pathlib import Path
 
 import bm25s
 import numpy as np
+
+from indexing.npy_file import NpyFile
 
 #: Postings a query reads to choose its BM25 candidates. Below it (every query on a corpus of tens of
 #: thousands of cases) all of a query's postings are summed; above it (a million cases, where 被告人
@@ -39,7 +38,7 @@ class BM25Index:
         self._indices = np.asarray(scores["indices"])
         self._files = None
         if isinstance(scores["data"], np.memmap) and isinstance(scores["indices"], np.memmap):
-            self._files = [_MappedFile(scores["indices"]), _MappedFile(scores["data"])]
+            self._files = (NpyFile(scores["indices"]), NpyFile(scores["data"]))
         self._indptr = np.asarray(scores["indptr"]).astype(np.int64, copy=False)
         self._num_docs = int(scores["num_docs"])
         # bm25s adds an empty-string token with no postings column; ids past the matrix are skipped
@@ -89,14 +88,8 @@ class BM25Index:
         return out
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every posting's document and score, for one operation: the caller drops them when done.
-
-        Why not one map kept open: the kernel maps a file's cached pages into a process in large
-        folios, so the postings a server's queries touched through a standing map stayed in its
-        resident memory (hundreds of MB at a million cases) though the page cache holds them anyway.
-        A map made per operation is unmapped when its arrays are dropped; reads still come from the
-        page cache, shared by the service's workers.
-        """
+        """Every posting's document and score, for one operation: the caller drops them when done (a map
+        kept open would keep every posting a query touched in the server's memory: indexing.npy_file)."""
         if self._files is None:
             return self._indices, self._data
         return self._files[0].array(), self._files[1].array()
@@ -224,18 +217,3 @@ class BM25Query:
                 scores[hit] += data[at[hit]].astype(np.float64) * count
         return scores.astype(np.float32)
 
-
-class _MappedFile:
-    """A 1-D ``.npy`` array on disk (as bm25s's memmap found it), mapped afresh for each read."""
-
-    def __init__(self, memmap: np.memmap) -> None:
-        self.dtype, self.count, self.offset = memmap.dtype, int(memmap.shape[0]), int(memmap.offset)
-        self._fd = os.open(str(memmap.filename), os.O_RDONLY)
-        weakref.finalize(self, os.close, self._fd)
-
-    def array(self) -> np.ndarray:
-        """The array over a new map, unmapped once the array (and every view of it) is dropped."""
-        if not self.count:
-            return np.zeros(0, dtype=self.dtype)
-        return np.frombuffer(mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ), dtype=self.dtype,
-                             count=self.count, offset=self.offset)

@@ -301,9 +301,10 @@ def _third_chars(text: str, name: str) -> set[str]:
     """Third characters that make two defendants of one 2-character prefix (周超发、周超栋).
 
     Both are written side by side in a list: a third character right before a 、 (周超发、) or right
-    after one (、周超栋). Scanned with ``str.find`` as ``re.finditer`` would match the name, the character
-    and a lookahead 、, then 、, the name and the character (non-overlapping, left to right): the name differs from text to text, so a pattern per
-    name was compiled again for nearly every record (an eighth of the extraction's time).
+    after one (、周超栋). Scanned with ``str.find`` as ``re.finditer`` would match the name, the
+    character and a lookahead 、, then 、, the name and the character (non-overlapping, left to right):
+    the name differs from text to text, so a pattern per name was compiled again for nearly every
+    record (an eighth of the extraction's time).
     """
     found: set[str] = set()
     size, pos = len(name), text.find(name)

@@ -13,14 +13,13 @@ so no id map is needed and appending keeps positions stable.
 from __future__ import annotations
 
 import math
-import mmap
-import os
 import threading
-import weakref
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from indexing.npy_file import NpyFile
 
 #: Below this many cases the exact index is both fast enough and the smallest that is exact.
 APPROXIMATE_FROM = 50_000
@@ -112,15 +111,9 @@ class DenseIndex:
         # np.memmap returns memmaps, each with its own Python-level finalizer
         mapped = np.load(directory / "embeddings.npy", mmap_mode="r")
         self.embeddings = np.asarray(mapped)
-        # the few rows a query re-scores are read with pread, not through the map: a read leaves them in
-        # the page cache (shared by workers, reclaimable) without mapping them, and the kernel maps a
-        # file's cached pages in large folios, so a few hundred rows touched through the map per query
-        # grew the process by megabytes (docs/benchmarks/million.json)
-        self._fd = os.open(directory / "embeddings.npy", os.O_RDONLY)
-        weakref.finalize(self, os.close, self._fd)
-        self._header = int(mapped.offset)
-        self._row_bytes = int(mapped.shape[1]) * mapped.dtype.itemsize if mapped.ndim == 2 else 0
-        self._dtype = mapped.dtype
+        # the rows an approximate index re-scores are read from the file, not through this map, which
+        # would keep every row a query touched in the process's memory (indexing.npy_file)
+        self._file = NpyFile(mapped)
         self.faiss = load_faiss(directory / "dense.faiss")
         # an exhaustive (Flat) index holds exactly these vectors: for one query, numpy's matrix-vector
         # product and a partition find the same top rows in about half of faiss's time (its k-selection
@@ -191,16 +184,11 @@ class DenseIndex:
     def vectors(self, rows: np.ndarray | list[int]) -> np.ndarray:
         """The stored vectors of ``rows`` (in that order), read from the file."""
         rows = np.asarray(rows, dtype=np.int64)
-        if self.exhaustive or not self._row_bytes or not len(self):  # an exact index reads the whole map anyway
+        if self.exhaustive or self.embeddings.ndim != 2 or not len(self):  # an exact index reads the whole map anyway
             return np.asarray(self.embeddings[rows], dtype=np.float32)
         if len(rows) > PREAD_UP_TO:  # through a map of its own, unmapped when this returns
-            shape = self.embeddings.shape
-            fresh = np.frombuffer(mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ), dtype=self._dtype,
-                                  count=shape[0] * shape[1], offset=self._header).reshape(shape)
-            return np.asarray(fresh[rows], dtype=np.float32)
-        size, header, fd = self._row_bytes, self._header, self._fd
-        raw = b"".join([os.pread(fd, size, header + row * size) for row in rows.tolist()])
-        return np.frombuffer(raw, dtype=self._dtype).reshape(len(rows), -1).astype(np.float32, copy=False)
+            return np.asarray(self._file.array()[rows], dtype=np.float32)
+        return self._file.rows(rows).astype(np.float32, copy=False)
 
     def _exact(self, rows: np.ndarray, query: np.ndarray, n: int) -> dict[int, float]:
         """The top-n of ``rows`` by exact cosine, read in ascending row order (the file forwards)."""

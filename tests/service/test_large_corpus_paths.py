@@ -162,6 +162,8 @@ def test_dense_index_alone(tmp_path: Path) -> None:
     index = DenseIndex(tmp_path)
     mask = rng.random(6000) < 0.2
     assert index.candidates(vectors[0], 5, np.zeros(6000, dtype=bool)) == {}
+    for rows in (np.array([5999, 0, 17, 17]), np.arange(6000)[::-1]):  # read by pread, then through a map of its own
+        np.testing.assert_array_equal(index.vectors(rows), vectors[rows])
     for q in vectors[:20]:
         got = index.candidates(q, 10, None)
         assert set(got) == set(np.argsort(-(vectors @ q))[:10].tolist())
